@@ -1,0 +1,34 @@
+"""anygrad: automatic differentiation for any Array-API array library.
+
+The same code runs on NumPy (``cpu``), CuPy (``cuda:N``) and every namespace
+array-api-compat recognises; ``Tensor(x, device="cuda")`` moves an experiment to a GPU.
+"""
+
+from __future__ import annotations
+
+from . import backends, dtypes
+from .backends import Device
+from .dtypes import (bool_ as bool, complex64, complex128, float16, float32, float64, int8,
+                     int16, int32, int64, uint8, uint16, uint32, uint64)
+from .errors import (AnygradError, BackendUnavailableError, DeviceError, DTypeError,
+                     GraphError, ShapeError)
+from .modes import (default_device, enable_grad, get_default_device, is_grad_enabled, no_grad,
+                    set_default_device, set_grad_enabled)
+from .ops import *  # noqa: F403
+from .ops import __all__ as _ops_all
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+
+def device(name: str | Device) -> Device:
+    """The canonical device for ``name`` (``"cpu"``, ``"cuda:1"``, ...)."""
+    return backends.parse(name)
+
+
+__all__ = ["Tensor", "Device", "device", "backends", "dtypes", "no_grad", "enable_grad",
+           "is_grad_enabled", "set_grad_enabled", "default_device", "set_default_device",
+           "get_default_device", "AnygradError", "BackendUnavailableError", "DeviceError",
+           "DTypeError", "GraphError", "ShapeError", "bool", "int8", "int16", "int32", "int64",
+           "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
+           "complex128", *_ops_all]

@@ -1,0 +1,89 @@
+"""Reverse-mode differentiation over the graph of tensors, without recursion.
+
+Every tensor an op records gets a sequence number larger than its inputs'. ``backward``
+pops tensors in decreasing sequence order from a heap, so each is processed once, after
+all its consumers have sent their part of its gradient; a tensor's gradient is summed in
+its ``_g`` slot meanwhile. Time is linear in the graph size (times a log of the frontier).
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+from typing import Any
+
+from ..errors import GraphError
+
+_FREED = ("backward through a graph whose buffers were freed by an earlier backward(); "
+          "pass retain_graph=True to the first backward() to go through it again")
+
+
+def unbroadcast(xp: Any, g: Any, shape: tuple) -> Any:
+    """Sum ``g`` over the axes broadcasting added, so that it has ``shape``."""
+    lead = g.ndim - len(shape)
+    if lead < 0:  # a rule returned a gradient smaller than its input: broadcast it back
+        return xp.broadcast_to(g, shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    if tuple(g.shape) != shape:
+        g = xp.reshape(g, shape) if g.ndim != len(shape) else xp.broadcast_to(g, shape)
+    return g
+
+
+def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
+    """Send ``seed`` (an array shaped like ``root``) back through the graph to every leaf."""
+    if root._op is None:
+        root._accumulate(seed)
+        return
+    heap: list = []
+    leaves: list = []
+    t, g = root, seed
+    try:
+        while True:
+            parents = t._parents
+            if parents is None:
+                raise GraphError(_FREED)
+            op = t._op
+            rules, args, params = op.vjps, t._args, t._params
+            nargs = len(args)
+            xp, out, check_shape = t._backend.xp, t.data, not op.same_shape
+            for i, p in enumerate(parents):
+                if p is None:
+                    continue
+                if params:
+                    gi = rules[i](xp, g, out, *args, **params)
+                elif nargs == 2:  # direct calls: a star-call costs more than a rule's work
+                    gi = rules[i](xp, g, out, args[0], args[1])
+                elif nargs == 1:
+                    gi = rules[i](xp, g, out, args[0])
+                else:
+                    gi = rules[i](xp, g, out, *args)
+                ref = p.data
+                if check_shape and gi.shape != ref.shape:
+                    gi = unbroadcast(p._backend.xp, gi, tuple(ref.shape))
+                if gi.dtype is not ref.dtype and gi.dtype != ref.dtype:
+                    gi = p._backend.xp.astype(gi, ref.dtype)  # a gradient keeps its dtype
+                if p._g is not None:
+                    p._g = p._g + gi
+                elif p._op is None:
+                    p._g = gi
+                    leaves.append(p)
+                else:
+                    p._g = gi
+                    heappush(heap, (-p._seq, p))
+            if not retain_graph:  # drop references as we go: freeing the graph costs nothing
+                t._parents = t._args = None
+            if not heap:
+                break
+            t = heappop(heap)[1]
+            g, t._g = t._g, None
+        for leaf in leaves:
+            g, leaf._g = leaf._g, None
+            leaf._accumulate(g)
+    except BaseException:
+        for _, t in heap:
+            t._g = None
+        for leaf in leaves:
+            leaf._g = None
+        raise

@@ -1,0 +1,206 @@
+"""Applying an op to tensors: run it now (eager) or record it (lazy), and link the graph.
+
+This is the hot path of every operation: one read of the mode, the tensor's own backend
+(no namespace look-ups), and the graph links stored on the result only when a gradient
+is needed. ``unary_fn``/``binary_fn`` build each op's public function around its op.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from .. import backends
+from ..errors import AnygradError, DeviceError, DTypeError, ShapeError
+from ..modes import MODE
+from ..tensor import Tensor, _wrap
+from .op import Op
+
+_EMPTY: dict[str, Any] = {}
+_new = object.__new__
+_sequence = itertools.count()  # orders every recorded tensor after its inputs
+as_operand = backends.as_operand
+
+
+_SHAPE_WORDS = ("shape", "size", "dimension", "broadcast")
+
+
+def describe(x: Any) -> str:
+    if isinstance(x, Tensor):
+        return f"{x.dtype.name}{list(x.shape)} on {x.device}"
+    return repr(x) if isinstance(x, int | float | bool | complex) else type(x).__name__
+
+
+def op_error(op: Op, inputs: tuple, exc: Exception) -> Exception:
+    """The backend's exception, retyped and reworded to name the op and its operands."""
+    if isinstance(exc, AnygradError):
+        return exc
+    msg = f"{op.name}: {exc} (operands: {', '.join(describe(x) for x in inputs)})"
+    text = str(exc).lower()
+    if isinstance(exc, ValueError) or (  # torch says RuntimeError for shape mismatches
+            isinstance(exc, RuntimeError) and any(w in text for w in _SHAPE_WORDS)):
+        return ShapeError(msg)
+    if isinstance(exc, TypeError):
+        return DTypeError(msg)
+    try:
+        return type(exc)(msg)
+    except Exception:
+        return exc
+
+
+def device_error(op: Op, inputs: tuple) -> DeviceError:
+    devices = " and ".join(sorted({str(x.device) for x in inputs if isinstance(x, Tensor)}))
+    return DeviceError(f"{op.name}: operands are on different devices ({devices}); move them "
+                       f"to one device with .to(device) first "
+                       f"(operands: {', '.join(describe(x) for x in inputs)})")
+
+
+def link(t: Tensor, op: Op, parents: tuple, args: tuple, params: dict[str, Any]) -> Tensor:
+    """Record in ``t`` that ``op`` computed it from ``parents``/``args`` with ``params``."""
+    t._rg = True
+    t._op = op
+    t._parents = parents
+    t._args = args
+    t._params = params
+    t._seq = next(_sequence)
+    return t
+
+
+def _constant(value: Any) -> Tensor:
+    """A non-Tensor value with no tensor beside it: a constant on the default device."""
+    arr, backend = backends.from_data(value, copy=False)
+    return _wrap(arr, backend)
+
+
+def ensure_tensor(x: Any) -> Tensor:
+    """``x`` if it is a Tensor, else ``x`` as a constant on the default device."""
+    return x if isinstance(x, Tensor) else _constant(x)
+
+
+def _record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
+    from ..lazy import record
+    return record(op, inputs, params)
+
+
+def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]:
+    """``fn(x)``: ``op`` applied to one input with fixed ``params``."""
+    forward, rules, name = op.forward, op.vjps, op.xp_name
+
+    def fn(x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = _constant(x)
+        mode = MODE.get()
+        if mode.lazy:
+            return _record(op, (x,), params)
+        backend = x._backend
+        a = x.data
+        try:
+            out = getattr(backend.xp, name)(a) if name else forward(backend.xp, a, **params)
+        except Exception as exc:
+            raise op_error(op, (x,), exc) from exc
+        t = _new(Tensor)
+        t.data = out
+        t._backend = backend
+        t._g = None
+        if x._rg and mode.grad and rules is not None:
+            t._rg = True
+            t._op = op
+            t._parents = (x,)
+            t._args = (a,)
+            t._params = params
+            t._seq = next(_sequence)
+        else:
+            t._rg = False
+            t._op = None
+        return t
+
+    return fn
+
+
+def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], Tensor]:
+    """``fn(x, y)``: ``op`` applied to two inputs (Tensors or Python scalars)."""
+    forward, rules, name = op.forward, op.vjps, op.xp_name
+
+    def fn(x: Any, y: Any) -> Tensor:
+        mode = MODE.get()
+        if mode.lazy:
+            return apply(op, (x, y), params)
+        if isinstance(x, Tensor):
+            backend = x._backend
+            a = x.data
+            if isinstance(y, Tensor):
+                if y._backend is not backend:
+                    raise device_error(op, (x, y))
+                b = y.data
+            else:
+                b = as_operand(y, backend, op.name)
+                y = None
+        elif isinstance(y, Tensor):
+            backend = y._backend
+            b = y.data
+            a = as_operand(x, backend, op.name)
+            x = None
+        else:
+            return fn(_constant(x), y)
+        try:
+            out = getattr(backend.xp, name)(a, b) if name else forward(backend.xp, a, b, **params)
+        except Exception as exc:
+            raise op_error(op, (a if x is None else x, b if y is None else y), exc) from exc
+        t = _new(Tensor)
+        t.data = out
+        t._backend = backend
+        t._g = None
+        if mode.grad and rules is not None:
+            px = x if x is not None and x._rg else None
+            py = y if y is not None and y._rg else None
+            if px is not None or py is not None:
+                t._rg = True
+                t._op = op
+                t._parents = (px, py)
+                t._args = (a, b)
+                t._params = params
+                t._seq = next(_sequence)
+                return t
+        t._rg = False
+        t._op = None
+        return t
+
+    return fn
+
+
+def apply_unary(op: Op, x: Any, params: dict[str, Any] = _EMPTY) -> Tensor:
+    """Apply a one-input ``op`` with ``params``."""
+    return unary_fn(op, params)(x)
+
+
+def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
+    """Apply ``op`` to any number of inputs (Tensors, arrays, Python scalars)."""
+    backend = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if backend is None:
+                backend = x._backend
+            elif x._backend is not backend:
+                raise device_error(op, inputs)
+    if backend is None:
+        inputs = (_constant(inputs[0]), *inputs[1:])
+        backend = inputs[0]._backend
+    mode = MODE.get()
+    if mode.lazy:
+        return _record(op, tuple(x if isinstance(x, Tensor) else as_operand(x, backend, op.name)
+                                 for x in inputs), params)
+    args = tuple(x.data if isinstance(x, Tensor) else as_operand(x, backend, op.name)
+                 for x in inputs)
+    try:
+        out = op.forward(backend.xp, *args, **params)
+    except Exception as exc:
+        raise op_error(op, inputs, exc) from exc
+    t = _wrap(out, backend)
+    rules = op.vjps
+    if mode.grad and rules is not None:
+        parents = tuple(x if isinstance(x, Tensor) and x._rg and rules[i] is not None else None
+                        for i, x in enumerate(inputs))
+        if any(p is not None for p in parents):
+            link(t, op, parents, args, params)
+    return t

@@ -1,0 +1,55 @@
+"""Ops and graph nodes.
+
+An :class:`Op` is a primitive: a forward function ``forward(xp, *arrays, **params)`` and one
+derivative rule per input, ``rule(xp, g, out, *arrays, **params) -> gradient``, written in
+Array-API terms. Broadcasting, dtype and accumulation are the engine's business, not the
+rules'. A Tensor that an op computed records the op, its inputs and parameters: the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+Rule = Callable[..., Any]
+
+
+class Variadic:
+    """The rules of an op with any number of inputs: ``rule(i, xp, g, out, *arrays)``."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Rule:
+        return partial(self.rule, i)
+
+
+class Op:
+    """A primitive op: its forward, its derivative rules, and (for lazy mode) its shape rule.
+
+    ``vjps`` is None for ops whose output is a constant (comparisons, argmax, ...); an entry
+    is None for an input the op is not differentiable in (``where``'s condition).
+    """
+
+    __slots__ = ("name", "forward", "vjps", "abstract", "elementwise", "same_shape", "xp_name")
+
+    def __init__(self, name: str, forward: Callable[..., Any],
+                 vjps: Sequence[Rule | None] | Variadic | None = None, *,
+                 abstract: Callable[..., Any] | None = None, elementwise: bool = False,
+                 same_shape: bool = False, xp_name: str | None = None):
+        self.name = name
+        self.forward = forward
+        self.vjps = tuple(vjps) if isinstance(vjps, list | tuple) else vjps
+        self.abstract = abstract
+        self.elementwise = elementwise
+        #: every rule returns a gradient shaped like its input (the engine need not check)
+        self.same_shape = same_shape
+        #: the forward is exactly ``getattr(xp, xp_name)(*arrays)`` (lets the hot path skip
+        #: a Python frame)
+        self.xp_name = xp_name
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"

@@ -1,0 +1,82 @@
+"""What every backend provides: a namespace, a device, and moves to and from the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from .device import Device
+
+
+class Backend:
+    """One array library on one device.
+
+    ``xp`` is the Array-API namespace the engine and the rules call; ``native`` is the
+    library's own device object. Subclasses override what their library does differently.
+    """
+
+    name: str = "generic"
+    #: The backend can write results into existing buffers (``out=``).
+    supports_out: bool = False
+
+    def __init__(self, xp: Any, device: Device, native: Any):
+        self.xp = xp
+        self.device = device
+        self.native = native
+        self._to_dtype: dict[dtypes.DType, Any] = {}
+        self._from_dtype: dict[Any, dtypes.DType] = {}
+        for d in dtypes.ALL:
+            nat = self._native_dtype(d.name)
+            if nat is not None:
+                self._to_dtype[d] = nat
+                self._from_dtype[nat] = d
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} on {self.device}>"
+
+    # -- dtypes ------------------------------------------------------------------------
+    def _native_dtype(self, name: str) -> Any:
+        return getattr(self.xp, name, None)
+
+    def native_dtype(self, dtype: Any) -> Any:
+        """The library's dtype for ``dtype`` (an anygrad DType, a name, or a native dtype)."""
+        d = dtypes.as_dtype(dtype)
+        try:
+            return self._to_dtype[d]
+        except KeyError:
+            raise TypeError(f"backend {self.name} on {self.device} has no dtype {d.name}") from None
+
+    def dtype_of(self, native: Any) -> dtypes.DType:
+        found = self._from_dtype.get(native)
+        return found if found is not None else dtypes.as_dtype(native)
+
+    # -- arrays ------------------------------------------------------------------------
+    def owns(self, array: Any) -> bool:
+        """Whether ``array`` is this backend's kind of array on this backend's device."""
+        return False
+
+    def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """An array on this device from Python data or a host (NumPy) array."""
+        nat = None if dtype is None else self.native_dtype(dtype)
+        if isinstance(obj, np.ndarray | np.generic):
+            obj = np.asarray(obj)
+            if obj.dtype.kind not in "biufc":
+                raise TypeError(f"cannot make a Tensor from a NumPy array of dtype {obj.dtype}")
+        return self.xp.asarray(obj, dtype=nat, device=self.native, copy=copy)
+
+    def ones(self, shape: tuple, dtype: Any) -> Any:
+        """An array of ones on this device, ``dtype`` a native dtype."""
+        return self.xp.ones(shape, dtype=dtype, device=self.native)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """A host NumPy copy of ``array``."""
+        return np.array(array, copy=True)
+
+    def accept(self, array: Any, source: Backend) -> Any:
+        """``array`` (from ``source``) copied onto this backend's device; the move of ``.to()``."""
+        return self.asarray(source.to_numpy(array))
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""

@@ -1,0 +1,111 @@
+"""CuPy on NVIDIA GPUs: the ``cuda[:N]`` devices.
+
+CuPy is imported only when a ``cuda`` device is first used. Every namespace call runs inside
+``cupy.cuda.Device(N)``, so arrays land on GPU N whatever the current device is (the CuPy
+compat wrapper ignores ``device=`` in several creation functions; the context makes it moot).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from ..errors import BackendUnavailableError, DeviceError
+from .base import Backend
+from .device import Device
+
+_INSTALL = "install CuPy with `pip install 'anygrad[cuda12]'` (or `[cuda13]` for CUDA 13)"
+
+
+def probe(index: int = 0) -> tuple[bool, str]:
+    """Whether GPU ``index`` can allocate with CuPy; the reason when it cannot."""
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a broken CUDA install raising at import
+        return False, f"CuPy is not importable ({exc}); {_INSTALL}"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        return False, f"no CUDA device is usable ({exc}); use device='cpu' or fix the driver"
+    if index >= count:
+        return False, f"cuda:{index} does not exist: this machine has {count} CUDA device(s)"
+    try:
+        with cupy.cuda.Device(index):
+            cupy.zeros(1).sum().item()  # a GPU is proven by allocating, not by importing
+    except Exception as exc:
+        return False, f"cuda:{index} cannot allocate ({exc})"
+    return True, ""
+
+
+class _DeviceNamespace:
+    """``array_api_compat.cupy`` with every function run inside one GPU's device context."""
+
+    def __init__(self, xp: Any, gpu: Any, index: int):
+        self._xp, self._gpu, self._index = xp, gpu, index
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._xp, name)
+        if callable(attr) and not isinstance(attr, type):
+            attr = self._in_context(attr)
+        elif hasattr(attr, "__name__") and type(attr).__name__ == "module":
+            attr = _DeviceNamespace(attr, self._gpu, self._index)  # linalg, fft
+        setattr(self, name, attr)  # resolve each name once
+        return attr
+
+    def _in_context(self, fn: Any) -> Any:
+        gpu, index = self._gpu, self._index
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            dev = kwargs.pop("device", None)
+            if dev is not None and getattr(dev, "id", index) != index:
+                raise DeviceError(f"{fn.__name__}: asked for GPU {dev.id} inside cuda:{index}")
+            with gpu:
+                return fn(*args, **kwargs)
+
+        return call
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+    supports_out = True
+
+    def __init__(self, device: Device):
+        index = device.index if isinstance(device.index, int) else 0
+        ok, reason = probe(index)
+        if not ok:
+            raise BackendUnavailableError(f"device {device} is unavailable: {reason}")
+        import array_api_compat.cupy as cxp
+        import cupy
+
+        self.cupy = cupy
+        gpu = cupy.cuda.Device(index)
+        super().__init__(_DeviceNamespace(cxp, gpu, index), device, gpu)
+
+    def _native_dtype(self, name: str) -> Any:
+        return np.dtype(name)
+
+    def owns(self, array: Any) -> bool:
+        return isinstance(array, self.cupy.ndarray) and array.device.id == self.native.id
+
+    def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        nat = None if dtype is None else self.native_dtype(dtype)
+        with self.native:
+            if isinstance(obj, self.cupy.ndarray):
+                return self.cupy.array(obj, dtype=nat, copy=copy is not False)
+            host = np.asarray(obj, dtype=nat)
+            if host.dtype.kind not in "biufc":
+                raise TypeError(f"cannot make a Tensor from data of dtype {host.dtype}")
+            return self.cupy.asarray(host)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        with self.native:
+            return self.cupy.asnumpy(array)
+
+    def accept(self, array: Any, source: Backend) -> Any:
+        if isinstance(source, CupyBackend):  # GPU to GPU, peer copy
+            with self.native:
+                return self.cupy.array(array, copy=True)
+        return super().accept(array, source)

@@ -1,0 +1,89 @@
+"""Any namespace that array-api-compat recognises: torch, JAX, Dask, array-api-strict, ..."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .base import Backend
+from .device import Device, parse
+
+# How to name a library's host device, for copies to NumPy.
+_HOST = {
+    "torch": lambda xp: "cpu",
+    "array_api_strict": lambda xp: xp.Device("CPU_DEVICE"),
+}
+
+
+def native_name(native: Any) -> str:
+    """A library's device object as a short name: ``cpu``, ``cuda:0``, ``device1``."""
+    name = getattr(native, "_device", None)  # array-api-strict keeps its name here
+    return name if isinstance(name, str) else str(native)
+
+
+def library_name(xp: Any) -> str:
+    """``array_api_compat.torch`` -> ``torch``; ``array_api_strict`` -> itself."""
+    name = xp.__name__
+    return name.removeprefix("array_api_compat.").split(".")[0]
+
+
+class GenericBackend(Backend):
+    """A backend for any Array-API namespace, with ``native`` its device object."""
+
+    def __init__(self, xp: Any, native: Any, device: Device | None = None):
+        self.name = library_name(xp)
+        super().__init__(xp, device or parse(f"{self.name}:{native_name(native)}"), native)
+
+    def owns(self, array: Any) -> bool:
+        try:
+            return (array_api_compat.array_namespace(array) is self.xp
+                    and array_api_compat.device(array) == self.native)
+        except TypeError:
+            return False
+
+    def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        nat = None if dtype is None else self.native_dtype(dtype)
+        if isinstance(obj, list | tuple | int | float | complex):
+            obj = np.asarray(obj)  # Python data gets NumPy's dtypes on every backend
+        if isinstance(obj, np.ndarray | np.generic):
+            obj = np.asarray(obj)
+            if obj.dtype.kind not in "biufc":
+                raise TypeError(f"cannot make a Tensor from a NumPy array of dtype {obj.dtype}")
+            if nat is None:
+                nat = self.native_dtype(obj.dtype.name)
+        return self.xp.asarray(obj, dtype=nat, device=self.native, copy=copy)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        host = _HOST.get(self.name)
+        if host is not None:
+            array = array_api_compat.to_device(array, host(self.xp))
+        if self.name == "torch":
+            return array.detach().numpy().copy()
+        return np.array(array, copy=True)
+
+    def accept(self, array: Any, source: Backend) -> Any:
+        if source.xp is self.xp:  # same library: let it move the array itself
+            return array_api_compat.to_device(array, self.native)
+        return super().accept(array, source)
+
+
+def factory(library: str, default_native: str):
+    """A registry factory for ``library``: device ``library:NAME`` -> native device ``NAME``."""
+
+    def make(device: Device) -> GenericBackend:
+        mod = importlib.import_module(library)
+        xp = array_api_compat.array_namespace(mod.asarray(0) if library != "torch"
+                                              else mod.zeros(()))
+        name = default_native if device.index is None else str(device.index)
+        if library == "torch":
+            native = mod.device(name)
+        elif library == "array_api_strict":
+            native = mod.Device(name)
+        else:
+            native = name
+        return GenericBackend(xp, native, device)
+
+    return make

@@ -1,0 +1,38 @@
+"""NumPy on the host: the ``cpu`` device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat.numpy as xp
+import numpy as np
+
+from .base import Backend
+from .device import Device
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    supports_out = True
+
+    def __init__(self, device: Device):
+        super().__init__(xp, device, "cpu")
+
+    def _native_dtype(self, name: str) -> Any:
+        return np.dtype(name)
+
+    def owns(self, array: Any) -> bool:
+        return isinstance(array, np.ndarray)
+
+    def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        nat = None if dtype is None else self.native_dtype(dtype)
+        out = np.array(obj, dtype=nat, copy=copy)
+        if out.dtype.kind not in "biufc":
+            raise TypeError(f"cannot make a Tensor from data of NumPy dtype {out.dtype}: {obj!r:.80}")
+        return out
+
+    def ones(self, shape: tuple, dtype: Any) -> Any:
+        return np.ones(shape, dtype)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return np.array(array, copy=True)

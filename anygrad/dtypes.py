@@ -1,0 +1,82 @@
+"""The Array API dtypes as backend-independent values.
+
+``anygrad.float32`` compares equal to every backend's float32 (``numpy.float32``,
+``torch.float32``, ``"float32"``, ...); backends translate it to their own dtype.
+"""
+
+from __future__ import annotations
+
+
+class DType:
+    """A dtype of the Array API standard, named as the standard names it."""
+
+    __slots__ = ("name", "kind", "itemsize")
+
+    def __init__(self, name: str, kind: str, itemsize: int):
+        self.name = name
+        self.kind = kind  # "b" bool, "i" signed, "u" unsigned, "f" real float, "c" complex
+        self.itemsize = itemsize
+
+    @property
+    def dtype(self) -> str:
+        """Lets ``numpy.dtype(anygrad.float32)`` work (NumPy reads a ``.dtype`` attribute)."""
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"anygrad.{self.name}"
+
+    __str__ = __repr__
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DType):
+            return other is self
+        found = as_dtype(other, strict=False)
+        return found is self if found is not None else NotImplemented
+
+    def __reduce__(self):
+        return as_dtype, (self.name,)
+
+
+bool_ = DType("bool", "b", 1)
+int8 = DType("int8", "i", 1)
+int16 = DType("int16", "i", 2)
+int32 = DType("int32", "i", 4)
+int64 = DType("int64", "i", 8)
+uint8 = DType("uint8", "u", 1)
+uint16 = DType("uint16", "u", 2)
+uint32 = DType("uint32", "u", 4)
+uint64 = DType("uint64", "u", 8)
+float16 = DType("float16", "f", 2)
+float32 = DType("float32", "f", 4)
+float64 = DType("float64", "f", 8)
+complex64 = DType("complex64", "c", 8)
+complex128 = DType("complex128", "c", 16)
+
+ALL: tuple[DType, ...] = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+                          float16, float32, float64, complex64, complex128)
+_BY_NAME = {d.name: d for d in ALL} | {"bool_": bool_, "float": float64, "int": int64,
+                                       "complex": complex128, "double": float64,
+                                       "half": float16}
+_PY_TYPES = {bool: bool_, int: int64, float: float64, complex: complex128}
+
+
+def as_dtype(obj: object, strict: bool = True) -> DType | None:
+    """Return the anygrad dtype for ``obj``: a DType, a name, or any backend's dtype."""
+    if isinstance(obj, DType):
+        return obj
+    found = _PY_TYPES.get(obj) if isinstance(obj, type) else None  # type: ignore[call-overload]
+    if found is None:
+        name = obj if isinstance(obj, str) else (
+            getattr(obj, "name", None) or getattr(obj, "__name__", None) or str(obj))
+        found = _BY_NAME.get(str(name).rpartition(".")[2])
+    if found is None and strict:
+        raise TypeError(f"{obj!r} is not a dtype anygrad knows; use one of "
+                        f"{', '.join(d.name for d in ALL)}")
+    return found
+
+
+def is_floating(dtype: DType) -> bool:
+    return dtype.kind in "fc"

@@ -1,0 +1,94 @@
+"""Modes that change what ops do: gradient recording, lazy evaluation, the default device.
+
+Each lives in a ``contextvars.ContextVar``, so threads and async tasks never see each other's
+mode. Gradient and lazy flags share one variable: an op reads its mode with one lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+
+class Mode(NamedTuple):
+    grad: bool = True   # record the graph for backward
+    lazy: bool = False  # defer execution until realize()
+
+
+_EAGER, _NO_GRAD = Mode(), Mode(grad=False)
+MODE: contextvars.ContextVar[Mode] = contextvars.ContextVar("anygrad_mode", default=_EAGER)
+_DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "anygrad_device", default=os.environ.get("ANYGRAD_DEVICE") or "cpu")
+
+
+class _ModeBlock(contextlib.ContextDecorator):
+    """Sets mode fields inside a ``with`` block, or around a decorated function."""
+
+    _changes: dict[str, bool] = {}
+
+    def __new__(cls, func: Any = None) -> Any:
+        if func is not None:  # used bare, as ``@no_grad``: decorate at once
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self) -> None:
+        self._tokens: list[contextvars.Token[Mode]] = []
+
+    def _recreate_cm(self) -> _ModeBlock:
+        return type(self)()  # a fresh block per call: safe across threads and recursion
+
+    def __enter__(self) -> None:
+        self._tokens.append(MODE.set(MODE.get()._replace(**self._changes)))
+
+    def __exit__(self, *exc: object) -> None:
+        MODE.reset(self._tokens.pop())
+
+
+class no_grad(_ModeBlock):
+    """Record no graph inside the block; also a decorator (``@no_grad`` or ``@no_grad()``)."""
+
+    _changes = {"grad": False}
+
+
+class enable_grad(_ModeBlock):
+    """Record the graph inside the block, even within ``no_grad``."""
+
+    _changes = {"grad": True}
+
+
+def set_grad_enabled(enabled: bool) -> None:
+    MODE.set(MODE.get()._replace(grad=bool(enabled)))
+
+
+def is_grad_enabled() -> bool:
+    return MODE.get().grad
+
+
+def default_device_name() -> Any:
+    """The current default device, as given (a string or a Device)."""
+    return _DEVICE.get()
+
+
+def get_default_device() -> Any:
+    from .backends import parse
+    return parse(_DEVICE.get())
+
+
+def set_default_device(device: Any) -> None:
+    """Make ``device`` the default for new tensors in this context (thread, task)."""
+    from .backends import parse
+    _DEVICE.set(parse(device))
+
+
+@contextlib.contextmanager
+def default_device(device: Any) -> Iterator[Any]:
+    """Make ``device`` the default for new tensors inside the block."""
+    from .backends import parse
+    token = _DEVICE.set(parse(device))
+    try:
+        yield token.var.get()
+    finally:
+        _DEVICE.reset(token)

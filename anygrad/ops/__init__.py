@@ -1,0 +1,64 @@
+"""The op families, and the Tensor methods and operators that call them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from .elementwise import (abs, add, cos, divide, equal, exp, greater, greater_equal, less,
+                          less_equal, log, maximum, minimum, multiply, negative, not_equal,
+                          positive, pow, sin, sqrt, subtract, tanh)
+from .indexing import getitem
+from .linalg import matmul
+from .reductions import max, mean, min, sum
+from .shape import (astype, broadcast_to, concat, matrix_transpose, permute_dims, reshape, stack,
+                    where)
+from .transfer import to
+
+__all__ = ["abs", "add", "cos", "divide", "equal", "exp", "greater", "greater_equal", "less",
+           "less_equal", "log", "maximum", "minimum", "multiply", "negative", "not_equal",
+           "positive", "pow", "sin", "sqrt", "subtract", "tanh", "getitem", "matmul", "max",
+           "mean", "min", "sum", "astype", "broadcast_to", "concat", "matrix_transpose",
+           "permute_dims", "reshape", "stack", "where", "to"]
+
+
+def _reflected(fn: Any) -> Any:
+    def method(self: Tensor, other: Any) -> Any:
+        return fn(other, self)
+    method.__name__ = f"__r{fn.__name__}__"
+    return method
+
+
+def _reshape_method(self: Tensor, *shape: Any) -> Any:
+    """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+    return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+
+
+def _permute_method(self: Tensor, *axes: Any) -> Any:
+    return permute_dims(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
+
+
+def _reverse_axes(self: Tensor) -> Any:
+    return permute_dims(self, tuple(range(self.ndim - 1, -1, -1)))
+
+
+_METHODS = {
+    "__add__": add, "__radd__": _reflected(add),
+    "__sub__": subtract, "__rsub__": _reflected(subtract),
+    "__mul__": multiply, "__rmul__": _reflected(multiply),
+    "__truediv__": divide, "__rtruediv__": _reflected(divide),
+    "__pow__": pow, "__rpow__": _reflected(pow),
+    "__matmul__": matmul, "__rmatmul__": _reflected(matmul),
+    "__neg__": negative, "__pos__": positive, "__abs__": abs,
+    "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
+    "__eq__": equal, "__ne__": not_equal,
+    "__getitem__": getitem,
+    "sum": sum, "mean": mean, "max": max, "min": min,
+    "exp": exp, "log": log, "sqrt": sqrt, "tanh": tanh, "sin": sin, "cos": cos,
+    "reshape": _reshape_method, "permute_dims": _permute_method, "permute": _permute_method,
+    "astype": astype, "broadcast_to": broadcast_to,
+    "T": property(_reverse_axes, doc="The tensor with its axes reversed."),
+    "mT": property(matrix_transpose, doc="The tensor with its last two axes swapped."),
+}
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)

@@ -1,0 +1,42 @@
+"""Turning rule tables into ops and public functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..autograd.function import binary_fn, unary_fn
+from ..autograd.op import Op, Rule
+
+
+def _named(name: str, arity: int) -> Callable[..., Any]:
+    """``forward(xp, *arrays)`` calling ``xp.<name>``."""
+    if arity == 1:
+        def forward(xp: Any, x: Any) -> Any:
+            return getattr(xp, name)(x)
+    else:
+        def forward(xp: Any, x: Any, y: Any) -> Any:
+            return getattr(xp, name)(x, y)
+    return forward
+
+
+def unary(name: str, rule: Rule | None, doc: str = "") -> Callable[[Any], Any]:
+    """The public function of the elementwise op ``xp.<name>`` with derivative ``rule``."""
+    op = Op(name, _named(name, 1), None if rule is None else (rule,), elementwise=True,
+            same_shape=True, xp_name=name)
+    return _public(unary_fn(op), op, doc or f"Elementwise ``{name}``.")
+
+
+def binary(name: str, rule_x: Rule | None, rule_y: Rule | None = None,
+           doc: str = "") -> Callable[[Any, Any], Any]:
+    """The public function of the elementwise op ``xp.<name>`` with one rule per input."""
+    vjps = None if rule_x is None else (rule_x, rule_y)
+    op = Op(name, _named(name, 2), vjps, elementwise=True, xp_name=name)
+    return _public(binary_fn(op), op, doc or f"Elementwise ``{name}``, broadcasting both.")
+
+
+def _public(fn: Any, op: Op, doc: str) -> Any:
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    fn.op = op
+    return fn

@@ -1,0 +1,222 @@
+"""The Tensor: a backend array plus its place in the autograd graph."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import backends
+from .autograd import engine
+from .errors import DTypeError, GraphError, ShapeError
+
+_new = object.__new__
+
+
+class Tensor:
+    """An array of any Array-API library, on any device, that records how it was computed.
+
+    ``data`` may be a Python scalar or (nested) list, a NumPy, CuPy, torch, JAX, Dask or
+    array-api-strict array, or a Tensor. Host data (Python values, NumPy arrays) goes to
+    ``device`` or the default device; a backend's array stays on its device unless ``device``
+    says otherwise. Float tensors track gradients unless ``requires_grad=False``; integer and
+    bool tensors never do. ``copy=False`` shares the array when it can.
+    """
+
+    # A tensor is its own graph node: ``_op`` made it from ``_parents`` (the inputs that need
+    # a gradient, None for the others), reading ``_args`` (the input values) and ``_params``;
+    # ``_seq`` orders it after its inputs. Leaves and constants have ``_op = None`` and leave
+    # those unset. ``_g`` holds the gradient while backward runs.
+    __slots__ = ("data", "_backend", "_rg", "_op", "_parents", "_args", "_params", "_seq",
+                 "_g", "__dict__", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators (np_array + tensor)
+    __hash__ = object.__hash__
+
+    grad: Tensor | None = None  #: the accumulated gradient, a Tensor on this device
+    label: str | None = None    #: a name for graph drawings and error messages
+
+    def __init__(self, data: Any, *, device: Any = None, dtype: Any = None,
+                 requires_grad: bool | None = None, label: str | None = None,
+                 copy: bool = True):
+        if isinstance(data, Tensor):
+            arr, backend = backends.from_data(data.data, device, dtype, copy, src=data._backend)
+        else:
+            arr, backend = backends.from_data(data, device, dtype, copy)
+        self.data = arr
+        self._backend = backend
+        self._op = self._g = None
+        self._rg = False
+        if label is not None:
+            self.label = label
+        if requires_grad is None:
+            self._rg = backend.dtype_of(arr.dtype).kind in "fc"
+        elif requires_grad:
+            self.requires_grad = True
+
+    # -- what it is ----------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self._backend.dtype_of(self.data.dtype).kind not in "fc":
+            raise DTypeError(f"only float and complex tensors can require gradients, not "
+                             f"{self.dtype.name} (shape {self.shape})")
+        if not value and self._op is not None:
+            raise GraphError("requires_grad can only be switched off on a leaf; use detach()")
+        self._rg = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.data.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self._backend.dtype_of(self.data.dtype)
+
+    @property
+    def device(self) -> backends.Device:
+        return self._backend.device
+
+    @property
+    def backend(self) -> backends.Backend:
+        return self._backend
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    @property
+    def constant(self) -> bool:
+        """MyGrad's name: True when no gradient flows to this tensor."""
+        return not self._rg
+
+    def __len__(self) -> int:
+        if not self.data.ndim:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # -- gradients -----------------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` (same shape as self) weights the outputs; it defaults to ones, so a
+        non-scalar's backward is the backward of its sum.
+        """
+        if not self._rg:
+            raise GraphError("backward() on a tensor that does not require grad (a constant, "
+                             "or computed under no_grad)")
+        xp = self._backend.xp
+        if grad is None:
+            seed = self._backend.ones(self.data.shape, self.data.dtype)
+        else:
+            if isinstance(grad, Tensor):
+                if grad._backend is not self._backend:
+                    raise backends.DeviceError(f"backward: grad is on {grad.device}, the tensor "
+                                               f"on {self.device}")
+                seed = grad.data
+            else:
+                seed = self._backend.asarray(grad)
+            if tuple(seed.shape) != self.shape:
+                raise ShapeError(f"backward: grad has shape {tuple(seed.shape)}, the tensor "
+                                 f"{self.shape}")
+            if seed.dtype != self.data.dtype:
+                seed = xp.astype(seed, self.data.dtype)
+        engine.backward(self, seed, retain_graph)
+
+    def _accumulate(self, g: Any) -> None:
+        if self.grad is None:
+            self.grad = _wrap(g, self._backend)
+        else:
+            self.grad = _wrap(self.grad.data + g, self._backend)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``grad`` becomes None)."""
+        self.grad = None
+
+    null_grad = zero_grad  # MyGrad's name
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph, not requiring gradients."""
+        return _wrap(self.data, self._backend)
+
+    @property
+    def op(self) -> Any:
+        """The op that computed this tensor (None for leaves and constants)."""
+        return self._op
+
+    def clear_graph(self) -> None:
+        """Cut this tensor from the graph that produced it, making it a leaf (MyGrad's
+        ``clear_graph``)."""
+        if self._op is not None:
+            self._op = self._parents = self._args = self._params = None
+
+    # -- moving data -----------------------------------------------------------------------
+    def to(self, device: Any) -> Tensor:
+        """This tensor on ``device``; differentiable: gradients flow back to this device."""
+        from .ops.transfer import to
+        return to(self, device)
+
+    def numpy(self) -> Any:
+        """A host NumPy copy, from any device."""
+        return self._backend.to_numpy(self.data)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ShapeError(f"item() needs a tensor of one element, not shape {self.shape}")
+        return self._backend.to_numpy(self.data).item()
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = backends.format_array(self.numpy(), "Tensor(")
+        extra = [f"device='{self.device}'"] if self.device != "cpu" else []
+        if self.dtype.name not in ("float64", "int64", "bool"):
+            extra.append(f"dtype={self.dtype.name}")
+        if self._rg:
+            extra.append("requires_grad=True")
+        if self.label is not None:
+            extra.append(f"label={self.label!r}")
+        return "Tensor(" + body + "".join(", " + e for e in extra) + ")"
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype)
+
+
+def _wrap(data: Any, backend: backends.Backend) -> Tensor:
+    """A constant Tensor around ``data`` (already on ``backend``): the fast path."""
+    t = _new(Tensor)
+    t.data = data
+    t._backend = backend
+    t._rg = False
+    t._op = t._g = None
+    return t
