@@ -140,7 +140,7 @@ class Tensor:
         if self.grad is None:
             self.grad = _wrap(g, self._backend)
         else:
-            self.grad = _wrap(self.grad.data + g, self._backend)
+            self.grad = _wrap(self._backend.xp.add(self.grad.data, g), self._backend)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad`` becomes None)."""

@@ -8,6 +8,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import anygrad as ag
 from anygrad import backends
@@ -376,3 +378,21 @@ def test_item_needs_one_element(backend):
     with pytest.raises(ag.ShapeError):
         backend.tensor([1.0, 2.0]).item()
     assert math.isclose(float(backend.tensor([[2.5]])), 2.5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "mul", "tanh", "sin"]),
+                          st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=25))
+def test_random_dags_match_central_differences(program):
+    """Any DAG (shared subexpressions, long chains, many consumers) gets exact gradients."""
+    from anygrad.testing import gradcheck
+
+    def run(x, y):
+        nodes = [x, y]
+        for op, i, j in program:
+            a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+            nodes.append({"add": lambda: a + b, "mul": lambda: a * b * 0.5,
+                          "tanh": lambda: ag.tanh(a), "sin": lambda: ag.sin(b)}[op]())
+        return nodes[-1] + nodes[len(nodes) // 2]
+
+    gradcheck(run, ag.Tensor([0.3, -0.7]), ag.Tensor([[0.5], [0.1]]))

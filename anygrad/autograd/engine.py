@@ -39,12 +39,17 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
     heap: list = []
     leaves: list = []
     t, g = root, seed
+    nxt = None  # the next tensor, while it is the only one waiting (else the heap holds them)
+    context = None
     try:
         while True:
             parents = t._parents
             if parents is None:
                 raise GraphError(_FREED)
             op = t._op
+            context = t._backend.context
+            if context is not None:  # CuPy: the rules run on this tensor's GPU
+                context.__enter__()
             rules, args, params = op.vjps, t._args, t._params
             nargs = len(args)
             xp, out, check_shape = t._backend.xp, t.data, not op.same_shape
@@ -64,26 +69,42 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
                     gi = unbroadcast(p._backend.xp, gi, tuple(ref.shape))
                 if gi.dtype is not ref.dtype and gi.dtype != ref.dtype:
                     gi = p._backend.xp.astype(gi, ref.dtype)  # a gradient keeps its dtype
-                if p._g is not None:
-                    p._g = p._g + gi
+                if p._g is not None:  # (xp.add: p may live on another GPU than t, after .to)
+                    p._g = p._backend.xp.add(p._g, gi)
                 elif p._op is None:
                     p._g = gi
                     leaves.append(p)
                 else:
                     p._g = gi
-                    heappush(heap, (-p._seq, p))
+                    if nxt is None and not heap:  # a chain: no heap needed
+                        nxt = p
+                    else:
+                        if nxt is not None:
+                            heappush(heap, (-nxt._seq, nxt))
+                            nxt = None
+                        heappush(heap, (-p._seq, p))
+            if context is not None:
+                context.__exit__(None, None, None)
+                context = None
             if not retain_graph:  # drop references as we go: freeing the graph costs nothing
                 t._parents = t._args = None
-            if not heap:
+            if nxt is not None:  # the only tensor waiting: it is next
+                t, nxt = nxt, None
+            elif heap:
+                t = heappop(heap)[1]
+            else:
                 break
-            t = heappop(heap)[1]
             g, t._g = t._g, None
         for leaf in leaves:
             g, leaf._g = leaf._g, None
             leaf._accumulate(g)
     except BaseException:
+        if context is not None:
+            context.__exit__(None, None, None)
         for _, t in heap:
             t._g = None
+        if nxt is not None:
+            nxt._g = None
         for leaf in leaves:
             leaf._g = None
         raise

@@ -96,7 +96,11 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
         backend = x._backend
         a = x.data
         try:
-            out = getattr(backend.xp, name)(a) if name else forward(backend.xp, a, **params)
+            if backend.context is None:
+                out = getattr(backend.xp, name)(a) if name else forward(backend.xp, a, **params)
+            else:
+                with backend.context:  # CuPy: run on the tensor's GPU
+                    out = forward(backend.xp, a, **params)
         except Exception as exc:
             raise op_error(op, (x,), exc) from exc
         t = _new(Tensor)
@@ -144,7 +148,12 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
         else:
             return fn(_constant(x), y)
         try:
-            out = getattr(backend.xp, name)(a, b) if name else forward(backend.xp, a, b, **params)
+            if backend.context is None:
+                out = (getattr(backend.xp, name)(a, b) if name
+                       else forward(backend.xp, a, b, **params))
+            else:
+                with backend.context:  # CuPy: run on the tensor's GPU
+                    out = forward(backend.xp, a, b, **params)
         except Exception as exc:
             raise op_error(op, (a if x is None else x, b if y is None else y), exc) from exc
         t = _new(Tensor)
@@ -193,7 +202,11 @@ def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
     args = tuple(x.data if isinstance(x, Tensor) else as_operand(x, backend, op.name)
                  for x in inputs)
     try:
-        out = op.forward(backend.xp, *args, **params)
+        if backend.context is None:
+            out = op.forward(backend.xp, *args, **params)
+        else:
+            with backend.context:
+                out = op.forward(backend.xp, *args, **params)
     except Exception as exc:
         raise op_error(op, inputs, exc) from exc
     t = _wrap(out, backend)

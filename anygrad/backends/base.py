@@ -20,6 +20,9 @@ class Backend:
     name: str = "generic"
     #: The backend can write results into existing buffers (``out=``).
     supports_out: bool = False
+    #: A context manager every computation on this backend runs inside (CuPy: the GPU's
+    #: ``cupy.cuda.Device``), or None when the library needs none.
+    context: Any = None
 
     def __init__(self, xp: Any, device: Device, native: Any):
         self.xp = xp
@@ -80,3 +83,24 @@ class Backend:
 
     def available(self) -> tuple[bool, str]:
         return True, ""
+
+    # -- random numbers ------------------------------------------------------------------
+    def generator(self, seed: int | None) -> Any:
+        """A random generator for this device (``seed`` None: fresh entropy). By default a
+        NumPy generator on the host: :meth:`random` draws there and copies to the device."""
+        return np.random.default_rng(seed)
+
+    def random(self, gen: Any, kind: str, shape: tuple, dtype: Any, **params: Any) -> Any:
+        """An array of ``dtype`` drawn from ``gen``: ``kind`` is ``uniform`` ([0, 1)),
+        ``normal`` (N(0, 1)) or ``integers`` (``params`` low, high: [low, high))."""
+        return self.asarray(draw(gen, kind, shape, np.dtype(dtypes.as_dtype(dtype).name),
+                                 params))
+
+
+def draw(gen: Any, kind: str, shape: tuple, dtype: Any, params: dict) -> Any:
+    """Samples from a NumPy-style ``Generator`` (NumPy's or CuPy's) in ``dtype``."""
+    if kind == "integers":
+        return gen.integers(params["low"], params["high"], size=shape, dtype=dtype)
+    native = dtype if dtype.name in ("float32", "float64") else np.dtype("float32")
+    out = (gen.random if kind == "uniform" else gen.standard_normal)(shape, dtype=native)
+    return out if native == dtype else out.astype(dtype)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailableError, DeviceError
-from .base import Backend
+from .base import Backend, draw
 from .device import Device
 
 _INSTALL = "install CuPy with `pip install 'anygrad[cuda12]'` (or `[cuda13]` for CUDA 13)"
@@ -82,6 +82,7 @@ class CupyBackend(Backend):
 
         self.cupy = cupy
         gpu = cupy.cuda.Device(index)
+        self.context = gpu  # ops and derivative rules run inside it (operators included)
         super().__init__(_DeviceNamespace(cxp, gpu, index), device, gpu)
 
     def _native_dtype(self, name: str) -> Any:
@@ -103,6 +104,14 @@ class CupyBackend(Backend):
     def to_numpy(self, array: Any) -> np.ndarray:
         with self.native:
             return self.cupy.asnumpy(array)
+
+    def generator(self, seed: int | None) -> Any:
+        with self.native:
+            return self.cupy.random.default_rng(seed)
+
+    def random(self, gen: Any, kind: str, shape: tuple, dtype: Any, **params: Any) -> Any:
+        with self.native:  # drawn on the GPU by cuRAND
+            return draw(gen, kind, shape, self.native_dtype(dtype), params)
 
     def accept(self, array: Any, source: Backend) -> Any:
         if isinstance(source, CupyBackend):  # GPU to GPU, peer copy
