@@ -207,9 +207,20 @@ class Tensor:
             extra.append(f"label={self.label!r}")
         return "Tensor(" + body + "".join(", " + e for e in extra) + ")"
 
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if spec and self.size == 1 else repr(self)
+
+    def __reduce__(self) -> tuple:
+        """Pickle (and deepcopy) through a host copy: arrays of any device, no backend object."""
+        return _rebuild, (self.numpy(), str(self.device), self._rg, self.label)
+
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
         out = self.numpy()
         return out if dtype is None else out.astype(dtype)
+
+
+def _rebuild(host: Any, device: str, requires_grad: bool, label: str | None) -> Tensor:
+    return Tensor(host, device=device, requires_grad=requires_grad, label=label)
 
 
 def _wrap(data: Any, backend: backends.Backend) -> Tensor:

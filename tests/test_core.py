@@ -396,3 +396,14 @@ def test_random_dags_match_central_differences(program):
         return nodes[-1] + nodes[len(nodes) // 2]
 
     gradcheck(run, ag.Tensor([0.3, -0.7]), ag.Tensor([[0.5], [0.1]]))
+
+
+def test_pickle_and_deepcopy_round_trip(backend):
+    import copy
+    import pickle
+    x = backend.tensor([[1.0, 2.0]], dtype=ag.float32, label="w")
+    for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x)):
+        assert y is not x and y.device == x.device and y.dtype == ag.float32
+        assert y.requires_grad and y.label == "w" and y.is_leaf
+        np.testing.assert_array_equal(y.numpy(), x.numpy())
+    assert f"{backend.tensor(2.0):.2f}" == "2.00"

@@ -118,8 +118,13 @@ def registered(mapping: Mapping[str, Backend | Factory]) -> Iterator[None]:
 
 
 class Availability(NamedTuple):
+    """Whether a backend can run here (truthy when it can) and, when not, why."""
+
     available: bool
     reason: str
+
+    def __bool__(self) -> bool:
+        return self.available
 
 
 def available() -> dict[str, Availability]:
@@ -183,8 +188,8 @@ def from_data(obj: Any, device: str | Device | None = None, dtype: Any = None,
 
 register("cpu", _numpy)
 register("cuda", _cupy)
-register("torch", factory("torch", "cpu"))
-register("array_api_strict", factory("array_api_strict", "CPU_DEVICE"))
+register("torch", factory("torch"))
+register("array_api_strict", factory("array_api_strict"))
 
 
 _PY_SCALARS = (bool, int, float, complex)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from ..errors import DeviceError
 
@@ -44,7 +44,7 @@ class Device:
         return parse, (self._str,)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(name: str) -> Device:
     kind, sep, index = name.strip().partition(":")
     if not kind or (sep and not index):

@@ -70,20 +70,22 @@ class GenericBackend(Backend):
         return super().accept(array, source)
 
 
-def factory(library: str, default_native: str):
-    """A registry factory for ``library``: device ``library:NAME`` -> native device ``NAME``."""
+# Device kinds served by a generic backend: kind -> (namespace module, default device name,
+# how to make the library's device object from a name).
+KINDS = {
+    "torch": ("array_api_compat.torch", "cpu",
+              lambda xp, name: importlib.import_module("torch").device(name)),
+    "array_api_strict": ("array_api_strict", "CPU_DEVICE", lambda xp, name: xp.Device(name)),
+}
+
+
+def factory(kind: str):
+    """A registry factory for ``kind``: device ``kind:NAME`` -> the library's device ``NAME``."""
+    module, default, make_native = KINDS[kind]
 
     def make(device: Device) -> GenericBackend:
-        mod = importlib.import_module(library)
-        xp = array_api_compat.array_namespace(mod.asarray(0) if library != "torch"
-                                              else mod.zeros(()))
-        name = default_native if device.index is None else str(device.index)
-        if library == "torch":
-            native = mod.device(name)
-        elif library == "array_api_strict":
-            native = mod.Device(name)
-        else:
-            native = name
-        return GenericBackend(xp, native, device)
+        xp = importlib.import_module(module)
+        name = default if device.index is None else str(device.index)
+        return GenericBackend(xp, make_native(xp, name), device)
 
     return make

@@ -28,7 +28,7 @@ class NumpyBackend(Backend):
         nat = None if dtype is None else self.native_dtype(dtype)
         out = np.array(obj, dtype=nat, copy=copy)
         if out.dtype.kind not in "biufc":
-            raise TypeError(f"cannot make a Tensor from data of NumPy dtype {out.dtype}: {obj!r:.80}")
+            raise TypeError(f"cannot make a Tensor from data of NumPy dtype {out.dtype}")
         return out
 
     def ones(self, shape: tuple, dtype: Any) -> Any:
