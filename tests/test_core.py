@@ -407,3 +407,13 @@ def test_pickle_and_deepcopy_round_trip(backend):
         assert y.requires_grad and y.label == "w" and y.is_leaf
         np.testing.assert_array_equal(y.numpy(), x.numpy())
     assert f"{backend.tensor(2.0):.2f}" == "2.00"
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+    code = ("import sys, anygrad as ag; ag.Tensor([1.0]) * 2; "
+            "print(sorted(m for m in ('torch', 'cupy', 'jax', 'dask', 'array_api_strict') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
