@@ -6,16 +6,49 @@ array-api-compat recognises; ``Tensor(x, device="cuda")`` moves an experiment to
 
 from __future__ import annotations
 
-from . import backends, dtypes
+from . import backends, dtypes, fft, lazy, linalg, nn, optim, random
 from .backends import Device
-from .dtypes import (bool_ as bool, complex64, complex128, float16, float32, float64, int8,
-                     int16, int32, int64, uint8, uint16, uint32, uint64)
-from .errors import (AnygradError, BackendUnavailableError, DeviceError, DTypeError,
-                     GraphError, ShapeError)
-from .modes import (default_device, enable_grad, get_default_device, is_grad_enabled, no_grad,
-                    set_default_device, set_grad_enabled)
+from .dtypes import bool_ as bool
+from .dtypes import (
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+from .errors import (
+    AnygradError,
+    BackendUnavailableError,
+    DeviceError,
+    DTypeError,
+    GraphError,
+    ShapeError,
+)
+from .lazy import realize
+from .modes import (
+    default_device,
+    eager,
+    enable_grad,
+    get_default_device,
+    is_grad_enabled,
+    is_lazy,
+    mode,
+    no_grad,
+    set_default_device,
+    set_grad_enabled,
+    set_mode,
+)
 from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
+from .serialization import load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
@@ -31,4 +64,5 @@ __all__ = ["Tensor", "Device", "device", "backends", "dtypes", "no_grad", "enabl
            "get_default_device", "AnygradError", "BackendUnavailableError", "DeviceError",
            "DTypeError", "GraphError", "ShapeError", "bool", "int8", "int16", "int32", "int64",
            "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
-           "complex128", *_ops_all]
+           "complex128", "nn", "optim", "random", "save", "load", "lazy", "eager", "mode",
+           "set_mode", "is_lazy", "realize", "fft", "linalg", *_ops_all]

@@ -59,6 +59,45 @@ class enable_grad(_ModeBlock):
     _changes = {"grad": True}
 
 
+class lazy(_ModeBlock):
+    """Defer ops inside the block: each returns at once a tensor whose shape and dtype are known,
+    computed when its value is needed (``realize()``, ``.numpy()``, ``backward()``, ...).
+    Also a decorator. ``anygrad.lazy()`` is this block."""
+
+    _changes = {"lazy": True}
+
+
+class eager(_ModeBlock):
+    """Run ops at once inside the block, even within ``lazy``."""
+
+    _changes = {"lazy": False}
+
+
+_MODES = {"lazy": True, "eager": False}
+
+
+def _is_lazy_name(name: str) -> bool:
+    try:
+        return _MODES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"mode must be 'lazy' or 'eager', not {name!r}") from None
+
+
+def set_mode(name: str) -> None:
+    """Switch this context (thread, task) to ``"lazy"`` or ``"eager"`` execution."""
+    MODE.set(MODE.get()._replace(lazy=_is_lazy_name(name)))
+
+
+def mode(name: str) -> _ModeBlock:
+    """A block (or decorator) running in ``"lazy"`` or ``"eager"`` mode."""
+    return lazy() if _is_lazy_name(name) else eager()
+
+
+def is_lazy() -> bool:
+    """Whether ops are deferred here (inside ``lazy()`` or after ``set_mode("lazy")``)."""
+    return MODE.get().lazy
+
+
 def set_grad_enabled(enabled: bool) -> None:
     MODE.set(MODE.get()._replace(grad=bool(enabled)))
 

@@ -109,6 +109,12 @@ class Tensor:
         return self.data.shape[0]
 
     # -- gradients -----------------------------------------------------------------------
+    def realize(self) -> Tensor:
+        """Compute this tensor if lazy mode deferred it; returns self (already computed: a
+        no-op). Deferred tensors also compute on any use of their values, and
+        ``backward()`` realizes first."""
+        return self
+
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 

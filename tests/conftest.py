@@ -65,6 +65,17 @@ SELECTED = [b for b in os.environ.get("ANYGRAD_TEST_BACKENDS",
                                       "numpy,strict,torch,cupy").split(",") if b]
 
 
+# ``ANYGRAD_TEST_MODE=lazy`` runs every test body inside ``anygrad.lazy()`` (see .ci/run):
+# lazy and eager mode must give the same values, gradients and errors.
+MODE = os.environ.get("ANYGRAD_TEST_MODE", "eager")
+
+
+@pytest.fixture(autouse=True)
+def _mode():
+    with ag.mode(MODE):
+        yield
+
+
 @pytest.fixture(params=SELECTED)
 def backend(request):
     mapping, devices, reason = ALL[request.param]

@@ -31,6 +31,14 @@ def unbroadcast(xp: Any, g: Any, shape: tuple) -> Any:
     return g
 
 
+def _version_at(p: Any, seq: int) -> Any:
+    """The node ``p`` was before in-place writes (``x[k] = v``, ``x += y``) made it newer
+    than ``seq``: each write keeps the previous version in ``_prev``."""
+    while p._seq > seq:
+        p = p._prev
+    return p
+
+
 def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
     """Send ``seed`` (an array shaped like ``root``) back through the graph to every leaf."""
     if root._op is None:
@@ -75,6 +83,11 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
                     p._g = gi
                     leaves.append(p)
                 else:
+                    if p._seq > t._seq:  # p was overwritten in place after t read it
+                        p = _version_at(p, t._seq)
+                        if p._g is not None:
+                            p._g = p._backend.xp.add(p._g, gi)
+                            continue
                     p._g = gi
                     if nxt is None and not heap:  # a chain: no heap needed
                         nxt = p

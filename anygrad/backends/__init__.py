@@ -192,6 +192,18 @@ register("torch", factory("torch"))
 register("array_api_strict", factory("array_api_strict"))
 
 
+def index_add(z: Any, pos: Any, g: Any) -> Any:
+    """``z`` (1-d) with ``g`` added at positions ``pos``, repeats accumulating (scatter-add),
+    by the library that holds ``z``."""
+    if isinstance(z, np.ndarray):
+        np.add.at(z, pos, g)
+        return z
+    backend = of_array(z)
+    if backend is None:
+        raise TypeError(f"index_add: no backend holds a {type(z).__name__}")
+    return backend.index_add(z, pos, g)
+
+
 _PY_SCALARS = (bool, int, float, complex)
 
 

@@ -73,6 +73,14 @@ class Backend:
         """An array of ones on this device, ``dtype`` a native dtype."""
         return self.xp.ones(shape, dtype=dtype, device=self.native)
 
+    def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+        """``z`` (1-d) with ``g`` added at positions ``pos`` (1-d ints; repeats accumulate):
+        the scatter-add behind gradients of integer-array indexing. Portable fallback: a
+        one-hot product (memory ``len(pos) * len(z)``); libraries override it."""
+        xp = self.xp
+        onehot = pos[:, None] == xp.arange(z.shape[0], dtype=pos.dtype, device=self.native)
+        return z + xp.matmul(g[None, :], xp.astype(onehot, g.dtype))[0, ...]
+
     def to_numpy(self, array: Any) -> np.ndarray:
         """A host NumPy copy of ``array``."""
         return np.array(array, copy=True)
@@ -80,6 +88,11 @@ class Backend:
     def accept(self, array: Any, source: Backend) -> Any:
         """``array`` (from ``source``) copied onto this backend's device; the move of ``.to()``."""
         return self.asarray(source.to_numpy(array))
+
+    def fuser(self) -> Any:
+        """What fuses chains of elementwise ops into one kernel in lazy mode (see
+        ``anygrad.lazy.fusion``), or None: this backend runs them one by one."""
+        return None
 
     def available(self) -> tuple[bool, str]:
         return True, ""

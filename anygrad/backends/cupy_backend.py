@@ -71,6 +71,7 @@ class _DeviceNamespace:
 class CupyBackend(Backend):
     name = "cupy"
     supports_out = True
+    _fuser = None
 
     def __init__(self, device: Device):
         index = device.index if isinstance(device.index, int) else 0
@@ -100,6 +101,18 @@ class CupyBackend(Backend):
             if host.dtype.kind not in "biufc":
                 raise TypeError(f"cannot make a Tensor from data of dtype {host.dtype}")
             return self.cupy.asarray(host)
+
+    def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+        import cupyx
+        with self.native:
+            cupyx.scatter_add(z, pos, g)
+        return z
+
+    def fuser(self) -> Any:
+        from .fusion_cupy import CupyFuser
+        if self._fuser is None:
+            self._fuser = CupyFuser(self.cupy)
+        return self._fuser
 
     def to_numpy(self, array: Any) -> np.ndarray:
         with self.native:

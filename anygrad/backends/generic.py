@@ -8,6 +8,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from .. import dtypes
 from .base import Backend
 from .device import Device, parse
 
@@ -46,15 +47,24 @@ class GenericBackend(Backend):
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
         nat = None if dtype is None else self.native_dtype(dtype)
-        if isinstance(obj, list | tuple | int | float | complex):
-            obj = np.asarray(obj)  # Python data gets NumPy's dtypes on every backend
+        if isinstance(obj, list | tuple | int | float | complex):  # NumPy's dtypes everywhere
+            obj = np.asarray(obj, dtype=None if dtype is None else dtypes.as_dtype(dtype).name)
         if isinstance(obj, np.ndarray | np.generic):
             obj = np.asarray(obj)
             if obj.dtype.kind not in "biufc":
                 raise TypeError(f"cannot make a Tensor from a NumPy array of dtype {obj.dtype}")
             if nat is None:
                 nat = self.native_dtype(obj.dtype.name)
+            elif obj.dtype != dtypes.as_dtype(dtype).name:  # cast on the host: torch cannot
+                obj = obj.astype(dtypes.as_dtype(dtype).name)  # cast a 0-d NumPy array
         return self.xp.asarray(obj, dtype=nat, device=self.native, copy=copy)
+
+    def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+        if self.name == "torch":
+            return z.index_add(0, pos, g)
+        if self.name == "jax":
+            return z.at[pos].add(g)
+        return super().index_add(z, pos, g)
 
     def to_numpy(self, array: Any) -> np.ndarray:
         host = _HOST.get(self.name)

@@ -34,5 +34,13 @@ class NumpyBackend(Backend):
     def ones(self, shape: tuple, dtype: Any) -> Any:
         return np.ones(shape, dtype)
 
+    def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+        np.add.at(z, pos, g)
+        return z
+
+    def fuser(self) -> Any:
+        from .fusion_numexpr import fuser
+        return fuser()  # None without numexpr
+
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.array(array, copy=True)

@@ -5,14 +5,45 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from .elementwise import (abs, add, cos, divide, equal, exp, greater, greater_equal, less,
-                          less_equal, log, maximum, minimum, multiply, negative, not_equal,
-                          positive, pow, sin, sqrt, subtract, tanh)
+from . import api as _api  # the rest of the Array API namespace
+from .api import *  # noqa: F403
+from .elementwise import (
+    abs,
+    add,
+    cos,
+    divide,
+    equal,
+    exp,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    positive,
+    pow,
+    sin,
+    sqrt,
+    subtract,
+    tanh,
+)
 from .indexing import getitem
 from .linalg import matmul
 from .reductions import max, mean, min, sum
-from .shape import (astype, broadcast_to, concat, matrix_transpose, permute_dims, reshape, stack,
-                    where)
+from .shape import (
+    astype,
+    broadcast_to,
+    concat,
+    matrix_transpose,
+    permute_dims,
+    reshape,
+    stack,
+    where,
+)
 from .transfer import to
 
 __all__ = ["abs", "add", "cos", "divide", "equal", "exp", "greater", "greater_equal", "less",
@@ -20,6 +51,7 @@ __all__ = ["abs", "add", "cos", "divide", "equal", "exp", "greater", "greater_eq
            "positive", "pow", "sin", "sqrt", "subtract", "tanh", "getitem", "matmul", "max",
            "mean", "min", "sum", "astype", "broadcast_to", "concat", "matrix_transpose",
            "permute_dims", "reshape", "stack", "where", "to"]
+__all__ += _api.__all__
 
 
 def _reflected(fn: Any) -> Any:

@@ -7,8 +7,18 @@ like the broadcast result: the engine sums it back to each input's shape and dty
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from ..autograd.function import apply
+from ..autograd.op import Op, Variadic
 from ._define import binary, unary
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def _zero(xp: Any, g: Any, out: Any, *inputs: Any) -> Any:
+    """The derivative of a piecewise-constant function: zero almost everywhere."""
+    return xp.zeros_like(g)
 
 # -- unary ---------------------------------------------------------------------------------
 negative = unary("negative", lambda xp, g, out, x: -g)
@@ -20,6 +30,39 @@ sqrt = unary("sqrt", lambda xp, g, out, x: g / (out * 2))
 tanh = unary("tanh", lambda xp, g, out, x: g * (1 - out * out))
 sin = unary("sin", lambda xp, g, out, x: g * xp.cos(x))
 cos = unary("cos", lambda xp, g, out, x: -g * xp.sin(x))
+tan = unary("tan", lambda xp, g, out, x: g * (1 + out * out))
+asin = unary("asin", lambda xp, g, out, x: g / xp.sqrt(1 - x * x))
+acos = unary("acos", lambda xp, g, out, x: -g / xp.sqrt(1 - x * x))
+atan = unary("atan", lambda xp, g, out, x: g / (1 + x * x))
+sinh = unary("sinh", lambda xp, g, out, x: g * xp.cosh(x))
+cosh = unary("cosh", lambda xp, g, out, x: g * xp.sinh(x))
+asinh = unary("asinh", lambda xp, g, out, x: g / xp.sqrt(x * x + 1))
+acosh = unary("acosh", lambda xp, g, out, x: g / xp.sqrt(x * x - 1))
+atanh = unary("atanh", lambda xp, g, out, x: g / (1 - x * x))
+expm1 = unary("expm1", lambda xp, g, out, x: g * (out + 1))
+log1p = unary("log1p", lambda xp, g, out, x: g / (x + 1))
+log2 = unary("log2", lambda xp, g, out, x: g / (x * _LN2))
+log10 = unary("log10", lambda xp, g, out, x: g / (x * _LN10))
+square = unary("square", lambda xp, g, out, x: g * (x + x))
+reciprocal = unary("reciprocal", lambda xp, g, out, x: -g * out * out)
+sign = unary("sign", _zero)
+# complex parts, with PyTorch's convention: a gradient is dL/dRe + i dL/dIm
+real = unary("real", lambda xp, g, out, x: g)  # the engine casts g to x's complex dtype
+imag = unary("imag", lambda xp, g, out, x: xp.astype(g, x.dtype) * 1j
+             if xp.isdtype(x.dtype, "complex floating") else xp.zeros_like(g))
+conj = unary("conj", lambda xp, g, out, x: xp.conj(g))
+
+# -- unary, piecewise constant or boolean: constants -----------------------------------------
+floor = unary("floor", None)
+ceil = unary("ceil", None)
+round = unary("round", None)
+trunc = unary("trunc", None)
+isnan = unary("isnan", None)
+isinf = unary("isinf", None)
+isfinite = unary("isfinite", None)
+signbit = unary("signbit", None)
+logical_not = unary("logical_not", None)
+bitwise_invert = unary("bitwise_invert", None)
 
 # -- binary --------------------------------------------------------------------------------
 add = binary("add", lambda xp, g, out, x, y: g,
@@ -47,6 +90,47 @@ maximum = binary("maximum",
 minimum = binary("minimum",
                  lambda xp, g, out, x, y: xp.where(x == y, g / 2, xp.where(x < y, g, 0.0)),
                  lambda xp, g, out, x, y: xp.where(x == y, g / 2, xp.where(x > y, g, 0.0)))
+
+atan2 = binary("atan2", lambda xp, g, out, x, y: g * y / (x * x + y * y),
+                       lambda xp, g, out, x, y: -g * x / (x * x + y * y))
+hypot = binary("hypot", lambda xp, g, out, x, y: g * x / out,
+                        lambda xp, g, out, x, y: g * y / out)
+logaddexp = binary("logaddexp", lambda xp, g, out, x, y: g * xp.exp(x - out),
+                                lambda xp, g, out, x, y: g * xp.exp(y - out))
+copysign = binary("copysign", lambda xp, g, out, x, y: g * xp.sign(x) * xp.sign(out), _zero)
+floor_divide = binary("floor_divide", _zero, _zero)
+remainder = binary("remainder", lambda xp, g, out, x, y: g,
+                                lambda xp, g, out, x, y: -g * xp.round((x - out) / y))
+
+
+def _clip_part(i: int, xp: Any, g: Any, out: Any, x: Any, *bounds: Any, which: tuple) -> Any:
+    """x gets g where it was not clipped; a bound gets g where it was the result."""
+    if i == 0:
+        return xp.where(out == x, g, 0.0)
+    bound = bounds[i - 1]
+    return xp.where((x < bound) if which[i - 1] == "min" else (x > bound), g, 0.0)
+
+
+CLIP = Op("clip", lambda xp, x, *bounds, which: xp.clip(x, **dict(zip(which, bounds, strict=True))),
+          Variadic(_clip_part), elementwise=True)
+
+
+def clip(x: Any, /, min: Any = None, max: Any = None) -> Any:
+    """``x`` limited to ``[min, max]`` (either may be None, a number, or a tensor)."""
+    given = tuple((k, v) for k, v in (("min", min), ("max", max)) if v is not None)
+    return apply(CLIP, (x, *(v for _, v in given)), {"which": tuple(k for k, _ in given)})
+
+
+# -- binary, constants ---------------------------------------------------------------------
+nextafter = binary("nextafter", None)
+logical_and = binary("logical_and", None)
+logical_or = binary("logical_or", None)
+logical_xor = binary("logical_xor", None)
+bitwise_and = binary("bitwise_and", None)
+bitwise_or = binary("bitwise_or", None)
+bitwise_xor = binary("bitwise_xor", None)
+bitwise_left_shift = binary("bitwise_left_shift", None)
+bitwise_right_shift = binary("bitwise_right_shift", None)
 
 # -- comparisons: bool constants -----------------------------------------------------------
 less = binary("less", None)

@@ -1,16 +1,27 @@
-"""Indexing: ``x[key]`` with basic keys (integers, slices, ``None``, ``...``)."""
+"""Indexing: ``x[key]`` (basic keys, boolean masks, integer arrays), ``take``,
+``take_along_axis``, and ``x[key] = value``.
+
+Gathers whose indices may repeat (integer arrays) send their gradient back with a scatter-add:
+the rule runs the same gather on the flat *positions* of ``x`` and adds ``g`` there, so
+repeated indices accumulate. ``x[key] = value`` is functional: ``x`` takes a new array and
+becomes the output of a ``setitem`` op, with gradients to both ``x``'s old value and ``value``.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..autograd.function import apply_unary, ensure_tensor
+from .. import backends
+from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
-from ..errors import DeviceError
+from ..errors import DeviceError, DTypeError, GraphError, ShapeError
+from ..modes import MODE
+from ..tensor import Tensor, _new
 
 
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
-    """The gradient of ``x[key]``: ``g`` placed where the elements came from."""
+    """The gradient of ``x[key]`` for keys that pick each element at most once."""
     z = xp.zeros_like(x, dtype=g.dtype)
     if any(k is None for k in key):  # new axes: size 1 in g, not allowed in setitem
         key = tuple(k for k in key if k is not None)
@@ -19,11 +30,64 @@ def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
     return z
 
 
-GETITEM = Op("getitem", lambda xp, x, *, key: x[key], (_scatter,))
+def positions(xp: Any, x: Any) -> Any:
+    """The flat position of each element of ``x``, shaped like ``x``."""
+    return xp.reshape(xp.arange(math.prod(x.shape), device=x.device), x.shape)
+
+
+def scatter_add(xp: Any, x: Any, pos: Any, g: Any) -> Any:
+    """Zeros shaped like ``x`` plus ``g`` at flat positions ``pos``, repeats accumulating."""
+    z = xp.zeros((math.prod(x.shape),), dtype=g.dtype, device=x.device)
+    g = xp.broadcast_to(g, pos.shape)
+    flat = backends.index_add(z, xp.reshape(pos, (-1,)), xp.reshape(g, (-1,)))
+    return xp.reshape(flat, x.shape)
+
+
+def gathered(forward: Any) -> Any:
+    """The rule of a gather ``forward(xp, x, *rest, **params)``: ``g`` scattered back to
+    where ``forward`` took each element from (the same gather applied to positions)."""
+    def rule(xp: Any, g: Any, out: Any, x: Any, *rest: Any, **params: Any) -> Any:
+        return scatter_add(xp, x, forward(xp, positions(xp, x), *rest, **params), g)
+    return rule
+
+
+def _index(xp: Any, x: Any, *, key: Any) -> Any:
+    return x[key]
+
+
+def _take(xp: Any, x: Any, indices: Any, *, axis: int) -> Any:
+    return xp.take(x, indices, axis=axis)
+
+
+def _take_along(xp: Any, x: Any, indices: Any, *, axis: int) -> Any:
+    return xp.take_along_axis(x, indices, axis=axis)
+
+
+GETITEM = Op("getitem", _index, (_scatter,))
+GATHER = Op("getitem", _index, (gathered(_index),))
+TAKE = Op("take", _take, (gathered(_take), None))
+TAKE_ALONG_AXIS = Op("take_along_axis", _take_along, (gathered(_take_along), None))
+
+
+def _zero_at(xp: Any, g: Any, key: Any) -> Any:
+    z = xp.asarray(g, copy=True)
+    z[key] = 0
+    return z
+
+
+def _set(xp: Any, x: Any, v: Any, *, key: Any) -> Any:
+    z = xp.asarray(x, copy=True)
+    if hasattr(v, "dtype") and v.dtype != x.dtype:
+        v = xp.astype(v, x.dtype)
+    z[key] = v
+    return z
+
+
+SETITEM = Op("setitem", _set, (lambda xp, g, out, x, v, *, key: _zero_at(xp, g, key),
+                               lambda xp, g, out, x, v, *, key: g[key]))
 
 
 def _native_key(key: Any, backend: Any) -> Any:
-    from ..tensor import Tensor
     if isinstance(key, tuple):
         return tuple(_native_key(k, backend) for k in key)
     if isinstance(key, Tensor):
@@ -32,14 +96,119 @@ def _native_key(key: Any, backend: Any) -> Any:
                               f"{backend.device}")
         return key.data
     if isinstance(key, list):
-        return backend.asarray(key)
+        return backends.as_operand(key, backend, "getitem")
     return key
 
 
-def getitem(x: Any, key: Any) -> Any:
-    """``x[key]``; the gradient flows back to the selected elements."""
-    x = ensure_tensor(x)
-    key = _native_key(key if isinstance(key, tuple) else (key,), x._backend)
-    if not any(k is Ellipsis for k in key):
+def _key(key: Any, backend: Any) -> tuple[tuple, bool]:
+    """The native key, and whether it holds integer arrays (so indices may repeat)."""
+    key = _native_key(key if isinstance(key, tuple) else (key,), backend)
+    arrays = [k for k in key if hasattr(k, "dtype")]
+    ints = any(backend.dtype_of(k.dtype).kind in "iu" for k in arrays)
+    if not arrays and not any(k is Ellipsis for k in key):
         key = (*key, ...)  # NumPy's implicit trailing axes, spelled out for the Array API
+    return key, ints
+
+
+def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[int, ...]]:
+    """``key`` with each negative-step slice made positive, and the result axes to flip
+    afterwards (not every library takes negative steps: torch does not)."""
+    ell = len(shape) - sum(1 for k in key if k is not None and k is not Ellipsis)
+    out, flips, i, j = [], [], 0, 0  # i: axis of x, j: axis of the result
+    for k in key:
+        if k is Ellipsis:
+            i, j = i + ell, j + ell
+        elif k is None:
+            j += 1
+        elif isinstance(k, slice):
+            if k.step is not None and k.step < 0:
+                r = range(*k.indices(shape[i]))
+                k = slice(r[-1], r[0] + 1, -r.step) if len(r) else slice(0, 0)
+                flips.append(j)
+            i, j = i + 1, j + 1
+        else:
+            i += 1
+        out.append(k)
+    return tuple(out), tuple(flips)
+
+
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]``; the gradient flows back to the selected elements (repeats accumulate)."""
+    x = ensure_tensor(x)
+    key, ints = _key(key, x._backend)
+    if ints:
+        return apply_unary(GATHER, x, {"key": key})
+    if any(isinstance(k, slice) and k.step is not None and k.step < 0 for k in key) and not any(
+            hasattr(k, "dtype") for k in key):
+        from .shape import flip
+        key, flips = _positive_steps(key, x.shape)
+        return flip(apply_unary(GETITEM, x, {"key": key}), axis=flips)
     return apply_unary(GETITEM, x, {"key": key})
+
+
+def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
+    """Elements of ``x`` at ``indices`` along ``axis`` (which may be omitted for 1-d ``x``)."""
+    x = ensure_tensor(x)
+    if axis is None:
+        if x.ndim != 1:
+            raise ShapeError(f"take: axis is required for a {x.ndim}-d tensor")
+        axis = 0
+    return apply(TAKE, (x, indices), {"axis": axis})
+
+
+def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
+    """Elements of ``x`` picked along ``axis`` by ``indices`` (same rank as ``x``)."""
+    return apply(TAKE_ALONG_AXIS, (x, indices), {"axis": axis})
+
+
+# -- writing: setitem and in-place operators ------------------------------------------------
+def _check_writable(x: Tensor, what: str) -> None:
+    if x._op is None and x._rg and MODE.get().grad:
+        raise GraphError(f"{what}: a leaf tensor that requires grad is being used in an "
+                         f"in-place operation; wrap it in `with anygrad.no_grad():`, or work "
+                         f"on a copy")
+
+
+def rebind(x: Tensor, new: Tensor) -> Tensor:
+    """Make ``x`` hold ``new``'s value and take its place in the graph (``new`` was computed
+    from ``x``: its link to ``x`` now goes to a node holding ``x``'s previous value)."""
+    value, _ = new.data, x.data  # (in lazy mode, a write realizes both)
+    if new._op is None:  # nothing to record (no_grad, or constants): only the value changes
+        x.data = value
+        return x
+    old = _new(Tensor)  # x's previous version: new's input, and where ops that read x
+    old.data, old._backend, old._rg, old._op, old._g = x.data, x._backend, x._rg, x._op, None
+    if x._op is not None:  # before this write send their gradients (see engine._version_at)
+        old._parents, old._args, old._params, old._seq = (
+            x._parents, x._args, x._params, x._seq)
+        old._prev = x.__dict__.get("_prev")
+    x._prev = old  # for ops that read x before this write (see engine._version_at)
+    new._parents = tuple(old if p is x else p for p in new._parents)
+    x._parents, x._args, x._params, x._seq = new._parents, new._args, new._params, new._seq
+    x.data, x._backend, x._rg, x._op = value, new._backend, new._rg, new._op
+    return x
+
+
+def setitem(x: Tensor, key: Any, value: Any) -> None:
+    """``x[key] = value``, differentiable in both ``x`` and ``value``."""
+    _check_writable(x, "setitem")
+    native, _ = _key(key, x._backend)
+    if isinstance(value, Tensor) and value._backend is not x._backend:
+        raise DeviceError(f"setitem: the value is on {value.device}, the tensor on {x.device}")
+    rebind(x, apply(SETITEM, (x, value), {"key": native}))
+
+
+def inplace(fn: Any, name: str) -> Any:
+    """The in-place operator ``x op= y`` from the function ``fn``: same shape and dtype."""
+    def method(self: Tensor, other: Any) -> Tensor:
+        _check_writable(self, name)
+        new = fn(self, other)
+        if new.shape != self.shape:
+            raise ShapeError(f"{name}: the result's shape {new.shape} differs from the "
+                             f"tensor's {self.shape}")
+        if new.dtype != self.dtype:
+            raise DTypeError(f"{name}: the result's dtype {new.dtype.name} differs from the "
+                             f"tensor's {self.dtype.name}")
+        return rebind(self, new)
+    method.__name__ = name
+    return method

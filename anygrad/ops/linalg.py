@@ -3,10 +3,16 @@ for the product and the added axis is dropped from the result."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..autograd.function import binary_fn
+from ..autograd.function import apply_unary, binary_fn, ensure_tensor
 from ..autograd.op import Op
+from . import elementwise as ew
+from . import reductions as red
+from . import shape as sh
+from .indexing import gathered
+from .reductions import kept, normalize_axes
 
 
 def _mT(xp: Any, a: Any) -> Any:
@@ -37,3 +43,152 @@ MATMUL = Op("matmul", lambda xp, x, y: xp.matmul(x, y), (_matmul_x, _matmul_y))
 matmul = binary_fn(MATMUL)
 matmul.__name__ = matmul.__qualname__ = "matmul"
 matmul.__doc__ = "Matrix product with broadcasting over leading (batch) axes; ``x1 @ x2``."
+
+
+# -- products and norms, composed of differentiable ops --------------------------------------
+def _is_complex(x: Any) -> bool:
+    return x.dtype.kind == "c"
+
+
+def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
+    """Sum of products over ``axes`` (the last ``axes`` of ``x1`` with the first of ``x2``,
+    or two sequences of axes), as one matrix product."""
+    x1, x2 = ensure_tensor(x1), ensure_tensor(x2)
+    if isinstance(axes, int):
+        a1 = tuple(range(x1.ndim - axes, x1.ndim))
+        a2 = tuple(range(axes))
+    else:
+        a1 = tuple(a % x1.ndim for a in axes[0])
+        a2 = tuple(a % x2.ndim for a in axes[1])
+    f1 = tuple(i for i in range(x1.ndim) if i not in a1)
+    f2 = tuple(i for i in range(x2.ndim) if i not in a2)
+    k = math.prod(x1.shape[i] for i in a1)
+    m = sh.reshape(sh.permute_dims(x1, f1 + a1), (-1, k))
+    n = sh.reshape(sh.permute_dims(x2, a2 + f2), (k, -1))
+    return sh.reshape(matmul(m, n), tuple(x1.shape[i] for i in f1) + tuple(x2.shape[i] for i in f2))
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``sum(conj(x1) * x2, axis=axis)`` with broadcasting."""
+    x1 = ensure_tensor(x1)
+    if _is_complex(x1):
+        x1 = ew.conj(x1)
+    return red.sum(ew.multiply(x1, x2), axis=axis)
+
+
+def outer(x1: Any, x2: Any, /) -> Any:
+    """The outer product of two 1-d tensors."""
+    return ew.multiply(sh.reshape(x1, (-1, 1)), sh.reshape(x2, (1, -1)))
+
+
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """The cross product of 3-vectors along ``axis``."""
+    x1, x2 = sh.broadcast_arrays(ensure_tensor(x1), ensure_tensor(x2))
+    axis = axis % x1.ndim
+    a = [x1[(slice(None),) * axis + (i, ...)] for i in range(3)]
+    b = [x2[(slice(None),) * axis + (i, ...)] for i in range(3)]
+    parts = [ew.subtract(ew.multiply(a[(i + 1) % 3], b[(i + 2) % 3]),
+                         ew.multiply(a[(i + 2) % 3], b[(i + 1) % 3])) for i in range(3)]
+    return sh.stack(parts, axis=axis)
+
+
+def _diagonal(xp: Any, x: Any, *, offset: int) -> Any:
+    return xp.linalg.diagonal(x, offset=offset)
+
+
+DIAGONAL = Op("diagonal", _diagonal, (gathered(_diagonal),))
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """The diagonal ``offset`` of the last two axes."""
+    return apply_unary(DIAGONAL, x, {"offset": int(offset)})
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """The sum of the diagonal ``offset`` of the last two axes."""
+    return red.sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
+
+
+VECTOR_NORM = Op("vector_norm", lambda xp, x, *, axis, keepdims: xp.linalg.vector_norm(
+    x, axis=axis, keepdims=keepdims), (lambda xp, g, out, x, *, axis, keepdims: _norm_grad(
+        xp, g, out, x, axis),))
+
+
+def _norm_grad(xp: Any, g: Any, out: Any, x: Any, axis: Any) -> Any:
+    """d|x|/dx = x / |x|, taken as 0 at x = 0 (as PyTorch does)."""
+    n = kept(xp, out, x, axis)
+    return kept(xp, g, x, axis) * xp.where(n == 0, 0.0, x / xp.where(n == 0, 1.0, n))
+
+
+def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """The ``ord``-norm of vectors along ``axis`` (all elements when None)."""
+    x = ensure_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "vector_norm")
+    if ord == 2:
+        return apply_unary(VECTOR_NORM, x, {"axis": axes, "keepdims": bool(keepdims)})
+    a = ew.abs(x)
+    if ord == math.inf:
+        return red.max(a, axis=axes, keepdims=keepdims)
+    if ord == -math.inf:
+        return red.min(a, axis=axes, keepdims=keepdims)
+    if ord == 0:
+        return red.sum(sh.astype(ew.not_equal(x, 0), a.dtype), axis=axes, keepdims=keepdims)
+    if ord == 1:
+        return red.sum(a, axis=axes, keepdims=keepdims)
+    return ew.pow(red.sum(ew.pow(a, ord), axis=axes, keepdims=keepdims), 1.0 / ord)
+
+
+def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """The ``ord``-norm of the matrices in the last two axes: ``'fro'``, ``'nuc'``, 1, -1, 2,
+    -2, inf, -inf."""
+    from . import decompositions as dec
+    if ord == "fro":
+        return vector_norm(x, axis=(-2, -1), keepdims=keepdims)
+    if ord in ("nuc", 2, -2):
+        s = dec.svdvals(x)
+        out = red.sum(s, axis=-1) if ord == "nuc" else (
+            red.max(s, axis=-1) if ord == 2 else red.min(s, axis=-1))
+    elif ord in (1, -1, math.inf, -math.inf):
+        sums = red.sum(ew.abs(x), axis=-2 if ord in (1, -1) else -1)
+        out = red.max(sums, axis=-1) if ord in (1, math.inf) else red.min(sums, axis=-1)
+    else:
+        raise ValueError(f"matrix_norm: unsupported ord {ord!r}")
+    return sh.expand_dims(sh.expand_dims(out, axis=-1), axis=-1) if keepdims else out
+
+
+def norm(x: Any, /, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """NumPy's ``linalg.norm``: a vector norm, or a matrix norm over two axes."""
+    x = ensure_tensor(x)
+    if axis is None and ord is None:
+        return vector_norm(x, keepdims=keepdims)
+    if axis is None:
+        axis = tuple(range(x.ndim)) if x.ndim <= 2 else None
+    if isinstance(axis, tuple) and len(axis) == 2:
+        a = tuple(i % x.ndim for i in axis)
+        moved = sh.moveaxis(x, a, (-2, -1))
+        out = matrix_norm(moved, keepdims=False, ord="fro" if ord is None else ord)
+        if keepdims:
+            for i in sorted(a):
+                out = sh.expand_dims(out, axis=i)
+        return out
+    return vector_norm(x, axis=axis, keepdims=keepdims, ord=2 if ord is None else ord)
+
+
+def matrix_power(x: Any, n: int, /) -> Any:
+    """``x`` to the integer power ``n`` (negative: of its inverse), by repeated squaring."""
+    from . import decompositions as dec
+    from .creation import eye
+    x = ensure_tensor(x)
+    if n < 0:
+        x, n = dec.inv(x), -n
+    result = None
+    while n:
+        if n & 1:
+            result = x if result is None else matmul(result, x)
+        n >>= 1
+        if n:
+            x = matmul(x, x)
+    if result is None:
+        e = eye(x.shape[-1], dtype=x.dtype, device=x.device)
+        return sh.broadcast_to(e, x.shape)
+    return result

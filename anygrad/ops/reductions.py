@@ -15,7 +15,8 @@ from ..autograd.op import Op
 from ..errors import ShapeError
 
 
-def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int, op: str) -> tuple[int, ...] | None:
+def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int,
+                   op: str) -> tuple[int, ...] | None:
     """``axis`` as a sorted tuple of non-negative axes (None: all axes)."""
     if axis is None:
         return None
@@ -91,3 +92,163 @@ def max(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool 
 def min(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
     """Smallest element over ``axis``; ties share the gradient."""
     return _reduce("min", x, axis, keepdims)
+
+
+# -- statistics and products ---------------------------------------------------------------
+def _mean_kept(xp: Any, x: Any, axis: Any) -> Any:
+    return xp.mean(x, axis=axis, keepdims=True)
+
+
+def _prod_others(xp: Any, g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool) -> Any:
+    """d prod / d x_i = the product of the other elements (exact with zeros too): exclusive
+    products from the left times those from the right, over the reduced axes flattened."""
+    red = tuple(range(x.ndim)) if axis is None else axis
+    rest = tuple(i for i in range(x.ndim) if i not in red)
+    order = rest + red
+    y = xp.reshape(xp.permute_dims(x, order), tuple(x.shape[i] for i in rest) + (-1,))
+    left = xp.cumulative_prod(y, axis=-1, include_initial=True)[..., :-1]
+    right = xp.flip(xp.cumulative_prod(xp.flip(y, axis=-1), axis=-1, include_initial=True)
+                    [..., :-1], axis=-1)
+    others = xp.reshape(left * right, tuple(x.shape[i] for i in order))
+    inverse = tuple(order.index(i) for i in range(x.ndim))
+    return xp.permute_dims(others, inverse) * kept(xp, g, x, axis)
+
+
+PROD = Op("prod", lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+          (_prod_others,))
+VAR = Op("var", lambda xp, x, *, axis, correction, keepdims: xp.var(
+    x, axis=axis, correction=correction, keepdims=keepdims),
+    (lambda xp, g, out, x, *, axis, correction, keepdims:
+     kept(xp, g, x, axis) * 2 * (x - _mean_kept(xp, x, axis)) / (_count(x, axis) - correction),))
+STD = Op("std", lambda xp, x, *, axis, correction, keepdims: xp.std(
+    x, axis=axis, correction=correction, keepdims=keepdims),
+    (lambda xp, g, out, x, *, axis, correction, keepdims:
+     kept(xp, g, x, axis) * (x - _mean_kept(xp, x, axis))
+     / ((_count(x, axis) - correction) * kept(xp, out, x, axis)),))
+
+
+def _logsumexp(xp: Any, x: Any, *, axis: Any, keepdims: bool) -> Any:
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    return s if keepdims else xp.reshape(s, tuple(n for i, n in enumerate(x.shape)
+                                                  if axis is not None and i not in axis))
+
+
+LOGSUMEXP = Op("logsumexp", _logsumexp, (
+    lambda xp, g, out, x, *, axis, keepdims: kept(xp, g, x, axis)
+    * xp.exp(x - kept(xp, out, x, axis)),))
+
+
+def _reverse_cumsum(xp: Any, g: Any, axis: int) -> Any:
+    return xp.flip(xp.cumulative_sum(xp.flip(g, axis=axis), axis=axis), axis=axis)
+
+
+def _drop_initial(g: Any, axis: int, include_initial: bool) -> Any:
+    return g[(slice(None),) * axis + (slice(1, None), ...)] if include_initial else g
+
+
+CUMULATIVE_SUM = Op("cumulative_sum", lambda xp, x, *, axis, include_initial: xp.cumulative_sum(
+    x, axis=axis, include_initial=include_initial),
+    (lambda xp, g, out, x, *, axis, include_initial:
+     _reverse_cumsum(xp, _drop_initial(g, axis, include_initial), axis),))
+# exact for inputs without zeros
+CUMULATIVE_PROD = Op("cumulative_prod", lambda xp, x, *, axis, include_initial:
+                     xp.cumulative_prod(x, axis=axis, include_initial=include_initial),
+                     (lambda xp, g, out, x, *, axis, include_initial: _reverse_cumsum(
+                         xp, _drop_initial(g * out, axis, include_initial), axis) / x,))
+ALL = Op("all", lambda xp, x, *, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims))
+ANY = Op("any", lambda xp, x, *, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims))
+
+
+def _cast(x: Any, dtype: Any) -> Any:
+    if dtype is None:
+        return x
+    from .shape import astype
+    return astype(x, dtype)
+
+
+def prod(x: Any, /, *, axis: int | tuple[int, ...] | None = None, dtype: Any = None,
+         keepdims: bool = False) -> Any:
+    """Product of the elements over ``axis``; its gradient is exact where elements are 0."""
+    x = _cast(ensure_tensor(x), dtype)
+    return apply_unary(PROD, x, {"axis": normalize_axes(axis, x.ndim, "prod"),
+                                 "keepdims": bool(keepdims)})
+
+
+def _moments(op: Op, x: Any, axis: Any, correction: float, keepdims: bool) -> Any:
+    x = ensure_tensor(x)
+    return apply_unary(op, x, {"axis": normalize_axes(axis, x.ndim, op.name),
+                               "correction": correction, "keepdims": bool(keepdims)})
+
+
+def var(x: Any, /, *, axis: int | tuple[int, ...] | None = None, correction: float = 0.0,
+        keepdims: bool = False) -> Any:
+    """Variance over ``axis``, dividing by ``N - correction``."""
+    return _moments(VAR, x, axis, correction, keepdims)
+
+
+def std(x: Any, /, *, axis: int | tuple[int, ...] | None = None, correction: float = 0.0,
+        keepdims: bool = False) -> Any:
+    """Standard deviation over ``axis``, dividing by ``N - correction``."""
+    return _moments(STD, x, axis, correction, keepdims)
+
+
+def logsumexp(x: Any, /, *, axis: int | tuple[int, ...] | None = None,
+              keepdims: bool = False) -> Any:
+    """``log(sum(exp(x)))`` over ``axis``, computed without overflow (not in the standard)."""
+    x = ensure_tensor(x)
+    return apply_unary(LOGSUMEXP, x, {"axis": normalize_axes(axis, x.ndim, "logsumexp"),
+                                      "keepdims": bool(keepdims)})
+
+
+def _cumulative(op: Op, x: Any, axis: int | None, dtype: Any, include_initial: bool) -> Any:
+    x = _cast(ensure_tensor(x), dtype)
+    if axis is None:
+        if x.ndim != 1:
+            raise ShapeError(f"{op.name}: axis is required for a {x.ndim}-d tensor")
+        axis = 0
+    axis = normalize_axes(axis, x.ndim, op.name)[0]
+    return apply_unary(op, x, {"axis": axis, "include_initial": bool(include_initial)})
+
+
+def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None,
+                   include_initial: bool = False) -> Any:
+    """Running sums along ``axis``."""
+    return _cumulative(CUMULATIVE_SUM, x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
+                    include_initial: bool = False) -> Any:
+    """Running products along ``axis`` (the gradient assumes no zeros)."""
+    return _cumulative(CUMULATIVE_PROD, x, axis, dtype, include_initial)
+
+
+def all(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    """Whether every element over ``axis`` is true (a constant)."""
+    x = ensure_tensor(x)
+    return apply_unary(ALL, x, {"axis": normalize_axes(axis, x.ndim, "all"),
+                                "keepdims": bool(keepdims)})
+
+
+def any(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
+    """Whether some element over ``axis`` is true (a constant)."""
+    x = ensure_tensor(x)
+    return apply_unary(ANY, x, {"axis": normalize_axes(axis, x.ndim, "any"),
+                                "keepdims": bool(keepdims)})
+
+
+def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None
+         ) -> Any:
+    """The ``n``-th forward difference along ``axis`` (composed of slices and subtraction)."""
+    from .elementwise import subtract
+    from .shape import concat
+    x = ensure_tensor(x)
+    axis = normalize_axes(axis, x.ndim, "diff")[0]
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = concat(parts, axis=axis)
+    head = (slice(None),) * axis
+    for _ in range(n):
+        x = subtract(x[head + (slice(1, None), ...)], x[head + (slice(None, -1), ...)])
+    return x

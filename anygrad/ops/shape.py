@@ -13,6 +13,7 @@ from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op, Variadic
 from ..dtypes import as_dtype
 from ..errors import ShapeError
+from .indexing import gathered
 from .reductions import normalize_axes
 
 
@@ -43,7 +44,7 @@ PERMUTE_DIMS = Op("permute_dims", lambda xp, x, *, axes: xp.permute_dims(x, axes
 BROADCAST_TO = Op("broadcast_to", lambda xp, x, *, shape: xp.broadcast_to(x, shape),
                   (lambda xp, g, out, x, *, shape: g,))
 ASTYPE = Op("astype", lambda xp, x, *, dtype: xp.astype(x, dtype),
-            (lambda xp, g, out, x, *, dtype: g,))  # the engine casts g back to x's dtype
+            (lambda xp, g, out, x, *, dtype: _real_part(xp, g, x),))  # the engine casts g
 ASTYPE_CONSTANT = Op("astype", lambda xp, x, *, dtype: xp.astype(x, dtype))
 CONCAT = Op("concat", lambda xp, *xs, axis: xp.concat(list(xs), axis=axis), Variadic(_concat_part))
 STACK = Op("stack", lambda xp, *xs, axis: xp.stack(list(xs), axis=axis), Variadic(_stack_part))
@@ -51,6 +52,13 @@ WHERE = Op("where", lambda xp, c, x, y: xp.where(c, x, y),
            (None,
             lambda xp, g, out, c, x, y: xp.where(c, g, 0.0),
             lambda xp, g, out, c, x, y: xp.where(c, 0.0, g)))
+
+
+def _real_part(xp: Any, g: Any, x: Any) -> Any:
+    """``g``, or its real part when ``x`` is real and ``g`` complex (a real-to-complex cast)."""
+    if xp.isdtype(g.dtype, "complex floating") and not xp.isdtype(x.dtype, "complex floating"):
+        return xp.real(g)
+    return g
 
 
 def reshape(x: Any, /, shape: tuple[int, ...], *, copy: bool | None = None) -> Any:
@@ -118,3 +126,119 @@ def matrix_transpose(x: Any, /) -> Any:
         raise ShapeError(f"matrix_transpose: needs at least 2 dimensions, got shape {x.shape}")
     axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
     return apply_unary(PERMUTE_DIMS, x, {"axes": axes})
+
+
+# -- more manipulation: composites of the ops above, and flip, roll, repeat -----------------
+FLIP = Op("flip", lambda xp, x, *, axis: xp.flip(x, axis=axis),
+          (lambda xp, g, out, x, *, axis: xp.flip(g, axis=axis),))
+ROLL = Op("roll", lambda xp, x, *, shift, axis: xp.roll(x, shift, axis=axis),
+          (lambda xp, g, out, x, *, shift, axis: xp.roll(
+              g, tuple(-s for s in shift) if isinstance(shift, tuple) else -shift, axis=axis),))
+
+
+def _repeat(xp: Any, x: Any, *, repeats: Any, axis: int | None) -> Any:
+    return xp.repeat(x, repeats, axis=axis)
+
+
+REPEAT = Op("repeat", _repeat, (gathered(_repeat),))
+
+
+def expand_dims(x: Any, /, axis: int | tuple[int, ...] = 0) -> Any:
+    """``x`` with new axes of size 1 at ``axis`` (positions in the result)."""
+    x = ensure_tensor(x)
+    axes = normalize_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)),
+                          "expand_dims")
+    shape, it = [], iter(x.shape)
+    for i in range(x.ndim + len(axes)):
+        shape.append(1 if i in axes else next(it))
+    return reshape(x, tuple(shape))
+
+
+def squeeze(x: Any, /, axis: int | tuple[int, ...]) -> Any:
+    """``x`` without the size-1 axes ``axis``."""
+    x = ensure_tensor(x)
+    axes = normalize_axes(axis, x.ndim, "squeeze")
+    if any(x.shape[a] != 1 for a in axes):
+        raise ShapeError(f"squeeze: axis {axis} of shape {x.shape} is not of size 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def flip(x: Any, /, *, axis: int | tuple[int, ...] | None = None) -> Any:
+    """``x`` with the order of elements reversed along ``axis`` (all axes by default)."""
+    x = ensure_tensor(x)
+    return apply_unary(FLIP, x, {"axis": normalize_axes(axis, x.ndim, "flip")})
+
+
+def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...] | None = None
+         ) -> Any:
+    """``x`` with elements shifted cyclically along ``axis`` (flattened when None)."""
+    shift = shift if isinstance(shift, int) else tuple(shift)
+    axis = axis if axis is None or isinstance(axis, int) else tuple(axis)
+    return apply_unary(ROLL, x, {"shift": shift, "axis": axis})
+
+
+def moveaxis(x: Any, source: int | tuple[int, ...], destination: int | tuple[int, ...], /) -> Any:
+    """``x`` with axes ``source`` moved to ``destination``."""
+    x = ensure_tensor(x)
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ShapeError(f"moveaxis: {len(src)} source and {len(dst)} destination axes")
+    src = [a % x.ndim for a in src]
+    dst = [a % x.ndim for a in dst]
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return permute_dims(x, tuple(order))
+
+
+def tile(x: Any, repetitions: tuple[int, ...], /) -> Any:
+    """``x`` repeated ``repetitions[i]`` times along each axis."""
+    x = ensure_tensor(x)
+    reps = tuple(repetitions)
+    n = max(len(reps), x.ndim)
+    reps = (1,) * (n - len(reps)) + reps
+    shape = (1,) * (n - x.ndim) + x.shape
+    inter = tuple(v for r, s in zip(reps, shape, strict=True) for v in (1, s))
+    full = tuple(v for r, s in zip(reps, shape, strict=True) for v in (r, s))
+    return reshape(broadcast_to(reshape(x, inter), full),
+                   tuple(r * s for r, s in zip(reps, shape, strict=True)))
+
+
+def repeat(x: Any, repeats: Any, /, *, axis: int | None = None) -> Any:
+    """Each element of ``x`` repeated ``repeats`` times (an int, or one count per element)
+    along ``axis`` (of the flattened ``x`` when None)."""
+    from ..tensor import Tensor
+    x = ensure_tensor(x)
+    if isinstance(repeats, Tensor):
+        repeats = repeats.data
+    elif not isinstance(repeats, int):
+        repeats = x._backend.asarray(list(repeats))
+    return apply_unary(REPEAT, x, {"repeats": repeats, "axis": axis})
+
+
+def unstack(x: Any, /, *, axis: int = 0) -> tuple:
+    """The slices of ``x`` along ``axis``, as a tuple."""
+    x = ensure_tensor(x)
+    axis = normalize_axes(axis, x.ndim, "unstack")[0]
+    return tuple(x[(slice(None),) * axis + (i, ...)] for i in range(x.shape[axis]))
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape that ``shapes`` broadcast to."""
+    n = max((len(s) for s in shapes), default=0)
+    out = [1] * n
+    for s in shapes:
+        for i, d in enumerate(s, n - len(s)):
+            if d != 1 and out[i] not in (1, d):
+                raise ShapeError(f"broadcast: shapes {', '.join(map(str, shapes))} do not "
+                                 f"broadcast together")
+            out[i] = d if d != 1 else out[i]
+    return tuple(out)
+
+
+def broadcast_arrays(*arrays: Any) -> list:
+    """The tensors broadcast to one shape."""
+    arrays = [ensure_tensor(a) for a in arrays]
+    shape = broadcast_shapes(*(a.shape for a in arrays))
+    return [a if a.shape == shape else broadcast_to(a, shape) for a in arrays]

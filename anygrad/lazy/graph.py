@@ -1,0 +1,163 @@
+"""Deferred tensors: in lazy mode an op records a node instead of running.
+
+A pending :class:`LazyTensor` keeps its :class:`Node` in the ``_args`` slot (where a realized
+tensor keeps its input arrays for backward). The node holds the op, its inputs (other nodes,
+arrays, Python scalars), its parameters, the result's shape and dtype, and a weak reference to
+the tensor: a tensor nobody holds any more is an intermediate whose buffer may be released
+and reused. Realizing a tensor turns it into a plain :class:`~anygrad.Tensor` (its class is
+switched), with the graph links backward needs, so nothing downstream pays for lazy mode.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any
+
+from ..autograd.function import _sequence, apply, link
+from ..autograd.op import Op
+from ..modes import MODE
+from ..tensor import Tensor
+from . import abstract
+from .abstract import Aval
+
+_DATA = Tensor.__dict__["data"]  # the slot holding a realized tensor's array
+_new = object.__new__
+
+
+class Node:
+    """One deferred op: what to compute and what it will be."""
+
+    __slots__ = ("op", "inputs", "params", "shape", "dtype", "ref", "seq", "value")
+
+    def __init__(self, op: Op, inputs: tuple, params: dict, shape: tuple, dtype: Any,
+                 ref: weakref.ref, seq: int):
+        self.op, self.inputs, self.params = op, inputs, params
+        self.shape, self.dtype, self.ref, self.seq = shape, dtype, ref, seq
+        self.value: Any = None  # the result, once computed for a tensor that was held
+
+    def __repr__(self) -> str:
+        return f"<node {self.op.name} {list(self.shape)}>"
+
+
+class LazyTensor(Tensor):
+    """A tensor whose value is not computed yet; any use of ``data`` computes it."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def data(self) -> Any:
+        from .schedule import realize
+        realize((self,))
+        return _DATA.__get__(self)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        from .schedule import realize
+        realize((self,))
+        _DATA.__set__(self, value)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._args.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._args.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._args.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self._backend.dtype_of(self._args.dtype)
+
+    def __len__(self) -> int:
+        if not self._args.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._args.shape[0]
+
+    def realize(self) -> Tensor:
+        from .schedule import realize
+        realize((self,))
+        return self
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        from .schedule import realize
+        realize((self, grad) if isinstance(grad, LazyTensor) else (self,))
+        Tensor.backward(self, grad, retain_graph)
+
+    def clear_graph(self) -> None:
+        self.realize()
+        Tensor.clear_graph(self)
+
+
+def pending(x: Any) -> bool:
+    """Whether ``x`` is a tensor whose value is still to be computed."""
+    return type(x) is LazyTensor
+
+
+def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
+    """``op`` applied to ``inputs`` (Tensors, arrays of their backend, Python scalars), deferred.
+
+    Ops without an abstract-evaluation rule (and inputs a rule refuses) run eagerly, on
+    realized inputs: the result is an ordinary tensor that later deferred ops read, and
+    errors are exactly eager mode's.
+    """
+    rule = op.abstract or (abstract.elementwise if op.elementwise else abstract.RULES.get(op.name))
+    if rule is None:
+        return run_eagerly(op, inputs, params)
+    backend = None
+    avals = []
+    ins = []
+    for x in inputs:  # what the node reads, and what abstract evaluation knows of it
+        if type(x) is LazyTensor:
+            x = x._args
+            avals.append(Aval(x.shape, x.dtype))
+        else:
+            if isinstance(x, Tensor):
+                x = _DATA.__get__(x)
+            if hasattr(x, "dtype"):
+                avals.append(Aval(tuple(x.shape), x.dtype))
+            else:
+                avals.append(x)
+        ins.append(x)
+    for x in inputs:
+        if isinstance(x, Tensor):
+            backend = x._backend
+            break
+    try:
+        shape, dtype = rule(op, backend, avals, params)
+    except Exception:
+        return run_eagerly(op, inputs, params)  # raises eager mode's error, or computes
+    t = _new(LazyTensor)
+    t._backend = backend
+    t._g = None
+    rules = op.vjps
+    if rules is not None and MODE.get().grad:
+        parents = []
+        tracked = False
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor) and x._rg and rules[i] is not None:
+                parents.append(x)
+                tracked = True
+            else:
+                parents.append(None)
+        if tracked:
+            link(t, op, tuple(parents), (), params)
+            t._args = Node(op, tuple(ins), params, shape, dtype, weakref.ref(t), t._seq)
+            return t
+    t._rg = False
+    t._op = None
+    t._args = Node(op, tuple(ins), params, shape, dtype, weakref.ref(t), next(_sequence))
+    return t
+
+
+def run_eagerly(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
+    """Run ``op`` now, as eager mode would (pending inputs are realized first)."""
+    token = MODE.set(MODE.get()._replace(lazy=False))
+    try:
+        return apply(op, inputs, params)
+    finally:
+        MODE.reset(token)

@@ -1,0 +1,136 @@
+"""Planning a realization: shared sub-expressions, fusion groups, buffer lifetimes.
+
+A plan depends only on the graph's *signature* (see ``realize.describe``): per node its op,
+parameter key, inputs and whether a tensor still holds it, plus the leaves' shapes and dtypes.
+So one plan serves every graph of the same structure (the plan cache), and executing it only
+reads the current values. Input references are ints: ``i >= 0`` the result of node ``i``,
+``i < 0`` leaf array ``-1 - i``; a ``(type, value)`` tuple is a Python scalar.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .abstract import REDUCTIONS
+from .fusion import find_groups, program
+from .keys import Unkeyed
+
+# Ops whose result is always a new array, never a view of an input: a buffer read only by
+# them can be recycled after its last reader (the others, reshape or getitem say, may
+# return views that outlive the read).
+FRESH = frozenset({
+    "add", "subtract", "multiply", "divide", "pow", "negative", "positive", "abs", "exp", "log",
+    "sqrt", "tanh", "sin", "cos", "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",
+    "atanh", "atan2", "log1p", "expm1", "log2", "log10", "square", "maximum", "minimum",
+    "logaddexp", "sign", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
+    "where", "matmul", "concat", "stack", *REDUCTIONS})
+# Merging two equal nodes is safe for these families (pure functions of their inputs).
+_PURE = FRESH | {"reshape", "permute_dims", "broadcast_to", "astype", "getitem"}
+
+
+class Step:
+    """Compute one node (``kernel`` None) or one fused group, then release buffers."""
+
+    __slots__ = ("node", "args", "kernel", "out_key", "frees_before", "frees", "fills")
+
+    def __init__(self, node: int, args: tuple, kernel: Any = None):
+        self.node, self.args, self.kernel = node, args, kernel
+        self.out_key: tuple | None = None  # (shape, dtype) of a recycled buffer to write into
+        self.frees_before: list[tuple[int, bool]] = []  # (node, recyclable), freed first
+        self.frees: list[tuple[int, bool]] = []
+        self.fills: list[tuple[int, bool]] = []  # (node, saves its inputs) tensors to fill
+
+
+class Plan:
+    __slots__ = ("steps", "fused", "merged", "n")
+
+    def __init__(self, steps: list[Step], fused: int, merged: int, n: int):
+        self.steps, self.fused, self.merged, self.n = steps, fused, merged, n
+
+
+class GraphView:
+    """The graph as planning sees it (after merging equal nodes)."""
+
+    def __init__(self, descs: tuple, leaf_meta: tuple, nodes: list, backend: Any):
+        n = len(descs)
+        name = lambda d: backend.dtype_of(d).name
+        self.ops = [d[0] for d in descs]
+        self.shapes = [node.shape for node in nodes]
+        self.dtypes = [name(node.dtype) for node in nodes]
+        self.leaf_dtypes = [name(d) for _, d in leaf_meta]
+        self.canon = list(range(n))
+        self.crefs: list[tuple] = [()] * n
+        seen: dict = {}
+        for i, (op, pkey, refs, _) in enumerate(descs):
+            crefs = tuple(self.canon[r] if type(r) is int and r >= 0 else r for r in refs)
+            self.crefs[i] = crefs
+            if type(pkey) is not Unkeyed and (op.elementwise or op.name in _PURE):
+                self.canon[i] = seen.setdefault((op, pkey, crefs), i)
+        self.flags = [0] * n  # 0: no tensor holds it, 1: held, 2: held and saves its inputs
+        self.fills: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+        for i, d in enumerate(descs):
+            j = self.canon[i]
+            self.flags[j] = max(self.flags[j], d[3])
+            if d[3]:
+                self.fills[j].append((i, d[3] == 2))
+        self.live = [i for i in range(n) if self.canon[i] == i]
+        self.uses: list[dict[int, int]] = [{} for _ in range(n)]
+        for i in self.live:
+            for r in self.crefs[i]:
+                if type(r) is int and r >= 0:
+                    self.uses[r][i] = self.uses[r].get(i, 0) + 1
+
+    def dtype_of_ref(self, r: int) -> str:
+        return self.dtypes[r] if r >= 0 else self.leaf_dtypes[-1 - r]
+
+
+def build(signature: tuple, nodes: list, backend: Any) -> Plan:
+    _, descs, leaf_meta = signature
+    g = GraphView(descs, leaf_meta, nodes, backend)
+    fuser = backend.fuser()
+    groups = find_groups(g, fuser) if fuser is not None else {}
+    inner = set()
+    kernels = {}
+    for root, members in groups.items():
+        prog, refs = program(g, members)
+        kernel = fuser.compile(prog)
+        if kernel is not None:  # else the fuser declined: the ops run one by one
+            kernels[root] = kernel, refs
+            inner.update(members[:-1])
+    steps: list[Step] = []
+    kinds: dict[int, str] = {}  # node -> "fused" | "fresh" | "other": who made its buffer
+    for i in g.live:
+        if i in kernels:
+            kernel, refs = kernels[i]
+            steps.append(Step(i, refs, kernel))
+            kinds[i] = "fused"
+            continue
+        if i in inner:
+            continue
+        steps.append(Step(i, g.crefs[i]))
+        op = g.ops[i]
+        kinds[i] = "fresh" if op.xp_name and op.name in FRESH else "other"
+    # buffer lifetimes: free a result no tensor holds after its last reader
+    last: dict[int, int] = {}
+    for s, step in enumerate(steps):
+        for r in step.args:
+            if type(r) is int and r >= 0:
+                last[r] = s
+    out_ok = backend.supports_out
+    for r, s in last.items():
+        if g.flags[r]:
+            continue
+        recycle = (out_ok and kinds[r] != "other" and g.shapes[r] != ()
+                   and all(g.ops[c].name in FRESH and g.flags[c] != 2 for c in g.uses[r]))
+        steps[s].frees.append((r, recycle))
+    for step in steps:
+        i = step.node
+        step.fills = g.fills.get(i, [])
+        if out_ok and kinds[i] != "other" and g.shapes[i] != ():
+            step.out_key = (g.shapes[i], nodes[i].dtype)
+            if step.kernel is None:  # a ufunc may write over its own input
+                step.frees_before = [f for f in step.frees if f[1]]
+                step.frees = [f for f in step.frees if not f[1]]
+    merged = sum(1 for i, c in enumerate(g.canon) if c != i)
+    return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, len(descs))

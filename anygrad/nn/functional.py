@@ -1,0 +1,355 @@
+"""Layers and losses as functions, PyTorch's names and arguments (``torch.nn.functional``).
+
+Activations, softmax, padding and the im2col windows are primitives with their own
+derivative rules (``anygrad.ops.nn``); everything else here is composed from primitives, so
+its gradient needs no rule of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+from .. import ops
+from .. import random as _random
+from ..autograd.function import ensure_tensor
+from ..errors import DTypeError, ShapeError
+from ..ops.nn import (
+    embedding,
+    gelu,
+    log_softmax,
+    max_pool,
+    pad,
+    relu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    windows,
+)
+from ..tensor import Tensor, _wrap
+
+__all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
+           "leaky_relu", "linear", "conv2d", "max_pool2d", "avg_pool2d", "pad", "dropout",
+           "batch_norm", "layer_norm", "embedding", "flatten", "one_hot", "cross_entropy",
+           "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]
+
+tanh = ops.tanh
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    """x where x > 0, else ``negative_slope * x``."""
+    x = ensure_tensor(x)
+    return ops.where(x > 0, x, x * negative_slope)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    """``x @ weight.T + bias``, ``weight`` shaped (out_features, in_features) as in PyTorch."""
+    out = ops.matmul(x, ops.matrix_transpose(weight))
+    return out if bias is None else out + bias
+
+
+def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+    """``x`` with axes ``start_dim..end_dim`` merged into one."""
+    x = ensure_tensor(x)
+    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    return ops.reshape(x, (*x.shape[:start], math.prod(x.shape[start:end + 1]), *x.shape[end + 1:]))
+
+
+# -- convolution and pooling ---------------------------------------------------------------
+def _pair(v: Any, name: str) -> tuple[int, int]:
+    pair = (int(v), int(v)) if isinstance(v, int) else tuple(int(n) for n in v)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, not {v!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
+    """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same'."""
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError("conv2d: padding='same' needs stride 1")
+        total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    ph, pw = _pair(padding, "padding")
+    return ((ph, ph), (pw, pw))
+
+
+def _check_4d(x: Tensor, name: str) -> None:
+    if x.ndim != 4:
+        raise ShapeError(f"{name}: expects input of shape (N, C, H, W), got {x.shape}")
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Any:
+    """2-d cross-correlation as in PyTorch: x (N, C, H, W), weight (O, C // groups, kh, kw).
+
+    im2col: the windows of the padded input (N, C*kh*kw, OH*OW) times the weight, one
+    matrix product per group.
+    """
+    x, weight = ensure_tensor(x), ensure_tensor(weight)
+    _check_4d(x, "conv2d")
+    n, c = x.shape[:2]
+    o, cg, kh, kw = weight.shape
+    if c != cg * groups or o % groups:
+        raise ShapeError(f"conv2d: input has {c} channels and weight shape {weight.shape} with "
+                         f"groups={groups}: need C == weight.shape[1] * groups and "
+                         f"out_channels divisible by groups")
+    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    pads = _padding(padding, (kh, kw), dilation, stride)
+    if any(p for pair in pads for p in pair):
+        x = pad(x, pads)
+    cols = windows(x, (kh, kw), stride, dilation)  # (N, C, K, OH, OW)
+    oh, ow = cols.shape[-2:]
+    if groups == 1:
+        out = ops.matmul(ops.reshape(weight, (o, cg * kh * kw)),
+                         ops.reshape(cols, (n, c * kh * kw, oh * ow)))
+    else:
+        out = ops.matmul(ops.reshape(weight, (groups, o // groups, cg * kh * kw)),
+                         ops.reshape(cols, (n, groups, cg * kh * kw, oh * ow)))
+    out = ops.reshape(out, (n, o, oh, ow))
+    return out if bias is None else out + ops.reshape(bias, (o, 1, 1))
+
+
+def _pool_input(x: Any, kernel_size: Any, stride: Any, padding: Any, value: float,
+                name: str) -> tuple[Tensor, tuple, tuple]:
+    """The padded input, the kernel and the stride of a pooling."""
+    x = ensure_tensor(x)
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"{name}: expects input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {padding} should be at most half the kernel {kernel}")
+    if ph or pw:
+        x = pad(x, ((ph, ph), (pw, pw)), value)
+    return x, kernel, stride
+
+
+def _pool_windows(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                  value: float, name: str) -> Any:
+    x, kernel, stride = _pool_input(x, kernel_size, stride, padding, value, name)
+    if stride == kernel and dilation == 1 and x.shape[-2] % kernel[0] == 0 \
+            and x.shape[-1] % kernel[1] == 0:  # non-overlapping tiles: a reshape is enough
+        h, w = x.shape[-2:]
+        tiles = ops.reshape(x, (*x.shape[:-2], h // kernel[0], kernel[0], w // kernel[1],
+                                kernel[1]))
+        return tiles, (-3, -1)
+    return windows(x, kernel, stride, _pair(dilation, "dilation")), -3
+
+
+def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1) -> Any:
+    """The largest element of each window (its first maximal element gets the gradient)."""
+    x, kernel, stride = _pool_input(x, kernel_size, stride, padding, -math.inf, "max_pool2d")
+    return max_pool(x, kernel, stride, _pair(dilation, "dilation"))
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               count_include_pad: bool = True) -> Any:
+    """The mean of each window (padding zeros count, as PyTorch's default)."""
+    cols, axis = _pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d")
+    if count_include_pad or _pair(padding, "padding") == (0, 0):
+        return ops.mean(cols, axis=axis)
+    x = ensure_tensor(x)  # divide by the number of real (unpadded) elements in each window
+    ones = _wrap(x.backend.ones((1,) * (x.ndim - 2) + x.shape[-2:], x.data.dtype), x.backend)
+    counts, _ = _pool_windows(ones, kernel_size, stride, padding, 1, 0.0, "avg_pool2d")
+    return ops.sum(cols, axis=axis) / ops.sum(counts, axis=axis)
+
+
+# -- regularisation and normalisation -------------------------------------------------------
+def dropout(x: Any, p: float = 0.5, training: bool = True) -> Any:
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted
+    dropout: nothing to undo at evaluation). The identity when not ``training``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], not {p}")
+    x = ensure_tensor(x)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    mask = _random.bernoulli_array(1.0 - p, x.shape, x.dtype, x.backend, 1.0 / (1.0 - p))
+    return x * _wrap(mask, x.backend)
+
+
+def _stats_shape(x: Tensor) -> tuple[int, ...]:
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Any = None, bias: Any = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Any:
+    """Normalise each channel (axis 1) by the batch's statistics when ``training`` (updating
+    the running ones in place: ``running = (1 - momentum) * running + momentum * batch``,
+    the variance unbiased), by the running statistics otherwise."""
+    x = ensure_tensor(x)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expects input of shape (N, C, ...), got {x.shape}")
+    shape = _stats_shape(x)
+    axes = (0, *range(2, x.ndim))
+    if training or running_mean is None:
+        count = x.size // x.shape[1]
+        if count < 2:
+            raise ShapeError(f"batch_norm: needs more than one value per channel in training, "
+                             f"got input of shape {x.shape}")
+        mean = ops.mean(x, axis=axes, keepdims=True)
+        centred = x - mean
+        var = ops.mean(centred * centred, axis=axes, keepdims=True)
+        if training and running_mean is not None:
+            with running_mean.backend.context or contextlib.nullcontext():
+                rm, rv = running_mean.data, running_var.data
+                xp = running_mean.backend.xp
+                running_mean.data = rm * (1 - momentum) + xp.reshape(mean.data, rm.shape) * momentum
+                running_var.data = rv * (1 - momentum) + xp.reshape(
+                    var.data, rv.shape) * (momentum * count / (count - 1))
+    else:
+        centred = x - ops.reshape(running_mean, shape)
+        var = ops.reshape(running_var, shape)
+    out = centred / ops.sqrt(var + eps)
+    if weight is not None:
+        out = out * ops.reshape(weight, shape)
+    if bias is not None:
+        out = out + ops.reshape(bias, shape)
+    return out
+
+
+def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
+               eps: float = 1e-5) -> Any:
+    """Normalise over the trailing ``normalized_shape`` axes (biased variance)."""
+    x = ensure_tensor(x)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(x.shape[x.ndim - k:]) != normalized_shape:
+        raise ShapeError(f"layer_norm: input shape {x.shape} does not end in normalized_shape "
+                         f"{normalized_shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    centred = x - ops.mean(x, axis=axes, keepdims=True)
+    out = centred / ops.sqrt(ops.mean(centred * centred, axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# -- losses --------------------------------------------------------------------------------
+def _reduce(loss: Any, reduction: str, denominator: Any = None) -> Any:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return ops.sum(loss)
+    if reduction == "mean":
+        return ops.mean(loss) if denominator is None else ops.sum(loss) / denominator
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def _like(target: Any, x: Tensor) -> Tensor:
+    return target if isinstance(target, Tensor) else Tensor(target, device=x.device,
+                                                             requires_grad=False)
+
+
+def one_hot(target: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
+    """A constant tensor with a 1 where ``axis`` equals each integer of ``target``."""
+    target = ensure_tensor(target)
+    if target.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: targets must be integers, not {target.dtype.name}")
+    xp, t = target.backend.xp, target.data
+    ndim = t.ndim + 1
+    axis = axis % ndim
+    classes = xp.arange(num_classes, dtype=t.dtype, device=t.device)
+    classes = xp.reshape(classes, tuple(num_classes if i == axis else 1 for i in range(ndim)))
+    hot = xp.expand_dims(t, axis=axis) == classes
+    return _wrap(xp.astype(hot, target.backend.native_dtype(dtype or "int64")), target.backend)
+
+
+def nll_loss(logp: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Any:
+    """Negative log-likelihood of integer class ``target`` under log-probabilities ``logp``
+    (classes on axis 1: (N, C) or (N, C, d1, ...)). ``mean`` divides by the summed weights of
+    the targets, as PyTorch does."""
+    logp = ensure_tensor(logp)
+    target = _like(target, logp)
+    if logp.ndim == 1:  # one sample: (C,) with a 0-d target
+        loss = nll_loss(ops.reshape(logp, (1, -1)), ops.reshape(target, (1,)), weight,
+                        ignore_index, reduction)
+        return ops.reshape(loss, ()) if reduction == "none" else loss
+    if logp.ndim < 2 or target.shape != logp.shape[:1] + logp.shape[2:]:
+        raise ShapeError(f"nll_loss: input of shape {logp.shape} needs targets of shape "
+                         f"{logp.shape[:1] + logp.shape[2:]}, got {target.shape}")
+    picks = one_hot(target, logp.shape[1], axis=1, dtype=logp.dtype)
+    if 0 <= ignore_index < logp.shape[1]:
+        picks = picks * ops.reshape(ops.astype(target != ignore_index, logp.dtype),
+                                    (target.shape[0], 1, *target.shape[1:]))
+    if weight is not None:
+        shape = (logp.shape[1],) + (1,) * (logp.ndim - 2)
+        picks = picks * ops.reshape(ensure_tensor(weight), shape)
+    loss = -ops.sum(logp * picks, axis=1)
+    return _reduce(loss, reduction, ops.sum(picks) if reduction == "mean" else None)
+
+
+def cross_entropy(logits: Any, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
+    """Cross entropy of ``logits`` (classes on axis 1) against integer class labels or class
+    probabilities (a float ``target`` shaped like ``logits``), through a stable log-softmax."""
+    logits = ensure_tensor(logits)
+    target = _like(target, logits)
+    logp = log_softmax(logits, axis=1 if logits.ndim > 1 else 0)
+    n_classes = logits.shape[1] if logits.ndim > 1 else logits.shape[0]
+    if target.dtype.kind == "f":
+        if target.shape != logits.shape:
+            raise ShapeError(f"cross_entropy: probability targets must have the input's shape "
+                             f"{logits.shape}, got {target.shape}")
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        if weight is not None:
+            logp = logp * ops.reshape(ensure_tensor(weight),
+                                      (n_classes,) + (1,) * (logits.ndim - 2))
+        axis = 1 if logits.ndim > 1 else 0
+        loss = -ops.sum(logp * target, axis=axis)
+        return _reduce(loss, reduction)
+    loss = nll_loss(logp, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    if weight is not None or 0 <= ignore_index < n_classes:
+        raise NotImplementedError("cross_entropy: label_smoothing with weight or an in-range "
+                                  "ignore_index")
+    smooth = _reduce(-ops.mean(logp, axis=1 if logits.ndim > 1 else 0), reduction)
+    return loss * (1 - label_smoothing) + smooth * label_smoothing
+
+
+def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
+    """Squared error."""
+    d = x - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
+    """Absolute error."""
+    return _reduce(ops.abs(x - target), reduction)
+
+
+def binary_cross_entropy(p: Any, target: Any, weight: Any = None,
+                         reduction: str = "mean") -> Any:
+    """Binary cross entropy of probabilities ``p`` (each log clamped at -100, as PyTorch)."""
+    p = ensure_tensor(p)
+    target = _like(target, p)
+    loss = -(target * ops.maximum(ops.log(p), -100.0)
+             + (1 - target) * ops.maximum(ops.log(1 - p), -100.0))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy_with_logits(logits: Any, target: Any, weight: Any = None,
+                                     reduction: str = "mean", pos_weight: Any = None) -> Any:
+    """Binary cross entropy of ``sigmoid(logits)``, computed stably as
+    ``(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)``."""
+    logits = ensure_tensor(logits)
+    target = _like(target, logits)
+    scale = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    loss = (1 - target) * logits + scale * softplus(-logits)
+    return _reduce(loss if weight is None else loss * weight, reduction)

@@ -1,0 +1,278 @@
+"""Layers with parameters or state: linear, convolution, pooling, normalisation, dropout,
+embedding. Parameter and buffer names, shapes and default initialisation are PyTorch's."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+from .. import backends
+from ..dtypes import as_dtype, float32
+from ..tensor import Tensor, _wrap
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+def _empty(shape: tuple[int, ...], device: Any, dtype: Any, requires_grad: bool = True
+           ) -> Parameter:
+    """A Parameter of ``shape`` (zeros until initialised), float32 unless ``dtype`` says."""
+    backend = backends.get(device)
+    nat = backend.native_dtype(as_dtype(dtype or float32))
+    return Parameter(_wrap(backend.xp.zeros(shape, dtype=nat, device=backend.native), backend),
+                     requires_grad)
+
+
+def _buffer(value: float, shape: tuple[int, ...], device: Any, dtype: Any) -> Tensor:
+    backend = backends.get(device)
+    nat = backend.native_dtype(as_dtype(dtype or float32))
+    return _wrap(backend.xp.full(shape, value, dtype=nat, device=backend.native), backend)
+
+
+def _init_fan_in(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default for Linear and Conv: Kaiming-uniform weight (a = sqrt(5)), bias
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = init.fan_in_and_fan_out(weight)[0]
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+class Identity(Module):
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``; ``weight`` is (out_features, in_features)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = _empty((out_features, in_features), device, dtype)
+        self.bias = _empty((out_features,), device, dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_fan_in(self.weight, self.bias)
+
+    def forward(self, x: Any) -> Any:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv2d(Module):
+    """2-d convolution (cross-correlation); ``weight`` is (out, in // groups, kh, kw)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", *, device: Any = None, dtype: Any = None):
+        super().__init__()
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r}; only 'zeros'")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = F._pair(kernel_size, "kernel_size")
+        self.stride = F._pair(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
+        self.dilation = F._pair(dilation, "dilation")
+        self.weight = _empty((out_channels, in_channels // groups, *self.kernel_size), device,
+                             dtype)
+        self.bias = _empty((out_channels,), device, dtype) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init_fan_in(self.weight, self.bias)
+
+    def forward(self, x: Any) -> Any:
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + ("" if self.bias is not None else ", bias=False")
+
+
+class _Pool2d(Module):
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """The largest value of each window (``stride`` defaults to ``kernel_size``)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 dilation: Any = 1):
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = dilation
+
+    def forward(self, x: Any) -> Any:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each window (``stride`` defaults to ``kernel_size``)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x: Any) -> Any:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding,
+                            self.count_include_pad)
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` (by default all but the batch axis)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Any) -> Any:
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Zero elements with probability ``p`` in training, scaling the rest by 1 / (1 - p)."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], not {p}")
+        self.p = p
+
+    def forward(self, x: Any) -> Any:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Embedding(Module):
+    """A lookup table: integer indices -> rows of ``weight`` (num_embeddings, embedding_dim),
+    initialised N(0, 1); row ``padding_idx`` is zero and gets no gradient."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 *, device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            padding_idx = padding_idx % num_embeddings
+        self.padding_idx = padding_idx
+        self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx, ...] = 0
+
+    def forward(self, indices: Any) -> Any:
+        if not isinstance(indices, Tensor):
+            indices = Tensor(indices, device=self.weight.device)
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class _BatchNorm(Module):
+    _dims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, *, device: Any = None,
+                 dtype: Any = None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = init.ones_(_empty((num_features,), device, dtype))
+            self.bias = _empty((num_features,), device, dtype)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", _buffer(0.0, (num_features,), device, dtype))
+            self.register_buffer("running_var", _buffer(1.0, (num_features,), device, dtype))
+            self.register_buffer("num_batches_tracked", _buffer(0, (), device, "int64"))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x: Any) -> Any:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim not in self._dims:
+            raise ValueError(f"{type(self).__name__}: expects a {' or '.join(map(str, self._dims))}"
+                             f"-d input, got shape {x.shape}")
+        if self.training and self.num_batches_tracked is not None:
+            count = self.num_batches_tracked
+            with count.backend.context or contextlib.nullcontext():
+                count.data = count.data + 1
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or self.running_mean is None, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs, per channel."""
+
+    _dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) inputs, per channel."""
+
+    _dims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalisation over the trailing ``normalized_shape`` axes, with learnt scale and shift."""
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, *, device: Any = None,
+                 dtype: Any = None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+            else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine = elementwise_affine
+        self.weight = init.ones_(_empty(shape, device, dtype)) if elementwise_affine else None
+        self.bias = _empty(shape, device, dtype) if elementwise_affine and bias else None
+
+    def forward(self, x: Any) -> Any:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

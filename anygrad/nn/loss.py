@@ -1,0 +1,67 @@
+"""Loss layers: modules around the losses of ``anygrad.nn.functional``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import functional as F
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross entropy of logits against class labels or class probabilities."""
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, logits: Any, target: Any) -> Any:
+        return F.cross_entropy(logits, target, self.weight, self.ignore_index, self.reduction,
+                               self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of class labels under log-probabilities."""
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def forward(self, logp: Any, target: Any) -> Any:
+        return F.nll_loss(logp, target, self.weight, self.ignore_index, self.reduction)
+
+
+class MSELoss(_Loss):
+    def forward(self, x: Any, target: Any) -> Any:
+        return F.mse_loss(x, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, x: Any, target: Any) -> Any:
+        return F.l1_loss(x, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    def forward(self, p: Any, target: Any) -> Any:
+        return F.binary_cross_entropy(p, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def __init__(self, reduction: str = "mean", pos_weight: Any = None):
+        super().__init__(reduction)
+        self.pos_weight = pos_weight
+
+    def forward(self, logits: Any, target: Any) -> Any:
+        return F.binary_cross_entropy_with_logits(logits, target, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)

@@ -1,0 +1,283 @@
+"""``Module``: a layer or a model, holding Parameters, buffers and sub-modules by attribute.
+
+Assigning a :class:`Parameter`, a Module, or (after :meth:`Module.register_buffer`) a buffer
+to an attribute registers it under that name, so ``parameters()``, ``state_dict()`` and
+``to()`` find everything without being told. Names follow PyTorch's (``0.weight``,
+``features.1.running_mean``), so its state dicts convert with one comprehension.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+from .. import backends
+from ..dtypes import as_dtype
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module learns: found by ``Module.parameters()``, requires grad."""
+
+    def __init__(self, data: Any, requires_grad: bool = True, *, device: Any = None,
+                 dtype: Any = None):
+        super().__init__(data, device=device, dtype=dtype, requires_grad=requires_grad,
+                         copy=False)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce__(self) -> tuple:
+        """Pickle and deepcopy as a Parameter (the Tensor's own reduction, wrapped)."""
+        return _parameter, (*super().__reduce__(), self.requires_grad)
+
+
+def _parameter(rebuild: Any, args: tuple, requires_grad: bool) -> Parameter:
+    return Parameter(rebuild(*args), requires_grad)
+
+
+def _move(t: Tensor, backend: backends.Backend | None, dtype: Any) -> None:
+    """Move ``t`` (and its gradient) in place: its identity, and so optimizers, stay valid."""
+    for x in (t, t.grad):
+        if x is None:
+            continue
+        data = x.data
+        if backend is not None and backend is not x._backend:
+            data = backend.accept(data, x._backend)
+            x._backend = backend
+        if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype:
+            data = x._backend.xp.astype(data, x._backend.native_dtype(dtype))
+        x.data = data
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parts in ``__init__``, write
+    ``forward``; call the module to run it."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # -- registration ----------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                                 f"before assigning {name!r}")
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
+        if isinstance(value, Parameter | Module):
+            for table in (params, buffers, modules):
+                table.pop(name, None)
+            (params if isinstance(value, Parameter) else modules)[name] = value
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"buffer {name!r} must be a Tensor or None, not "
+                                f"{type(value).__name__}")
+            buffers[name] = value
+        elif name in params or name in modules:
+            if value is not None:
+                kind = "an nn.Parameter" if name in params else "a Module"
+                raise TypeError(f"{name!r} holds {kind}; cannot assign a "
+                                f"{type(value).__name__} to it (assign {kind} or None)")
+            (params if name in params else modules)[name] = None
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        for table in (self._parameters, self._buffers, self._modules):
+            table.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Keep ``tensor`` as state that is not learnt (``running_mean``): moved by ``to()``,
+        saved in ``state_dict()`` unless ``persistent=False``."""
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    # -- running ---------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout drops, batch norm uses and updates batch statistics)."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    # -- walking the tree --------------------------------------------------------------------
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True
+                      ) -> Iterator[tuple[str, Module]]:
+        """This module and every module below it (a shared one once, unless not
+        ``remove_duplicate``), with dotted names."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if remove_duplicate and id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            children = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()
+                        if c is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named(self, table: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        mods = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for mname, m in mods:
+            for k, t in getattr(m, table).items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{mname}.{k}" if mname else k), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True
+                         ) -> Iterator[tuple[str, Parameter]]:
+        """Every Parameter (shared ones once), with dotted names."""
+        yield from self._named("_parameters", prefix, recurse)  # type: ignore[misc]
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True
+                      ) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient."""
+        for p in self.parameters():
+            p.zero_grad()
+
+    # -- state -----------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name (detached; sharing the arrays); a
+        shared module appears under each of its names, as in PyTorch."""
+        out: OrderedDict[str, Tensor] = OrderedDict()
+        for mname, m in self.named_modules(prefix, remove_duplicate=False):
+            dot = f"{mname}." if mname else ""
+            for k, p in m._parameters.items():
+                if p is not None:
+                    out[dot + k] = p.detach()
+            for k, b in m._buffers.items():
+                if b is not None and k not in m._non_persistent:
+                    out[dot + k] = b.detach()
+        return out
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> tuple[list, list]:
+        """Copy values into this module's parameters and buffers, keeping each on its device
+        and in its dtype. Values may be Tensors or any library's arrays (NumPy, torch, ...).
+        With ``strict``, missing or unexpected keys raise; returns (missing, unexpected)."""
+        own: dict[str, Tensor] = {}
+        for mname, m in self.named_modules(remove_duplicate=False):
+            dot = f"{mname}." if mname else ""
+            for table in (m._parameters, m._buffers):
+                for k, t in table.items():
+                    if t is not None and not (table is m._buffers and k in m._non_persistent):
+                        own[dot + k] = t
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys "
+                           f"{unexpected}")
+        for k, t in own.items():
+            if k not in state_dict:
+                continue
+            value = Tensor(state_dict[k], device=t.device, dtype=t.dtype, requires_grad=False)
+            if value.shape != t.shape:
+                raise ShapeError(f"load_state_dict: {k} has shape {value.shape} in the state "
+                                 f"dict, {t.shape} in the module")
+            t.data = value.data
+        return missing, unexpected
+
+    # -- devices and dtypes ----------------------------------------------------------------
+    def to(self, device: Any = None, dtype: Any = None) -> Module:
+        """Move every parameter and buffer to ``device`` and/or cast float ones to ``dtype``,
+        in place: the Parameter objects stay the same, so existing optimizers follow."""
+        if device is not None and dtype is None and not isinstance(device, str | backends.Device):
+            device, dtype = None, device  # module.to(anygrad.float64)
+        backend = None if device is None else backends.get(device)
+        dtype = None if dtype is None else as_dtype(dtype)
+        for t in (*self.parameters(), *self.buffers()):
+            _move(t, backend, dtype)
+        return self
+
+    def float(self) -> Module:
+        return self.to(dtype="float32")
+
+    def double(self) -> Module:
+        return self.to(dtype="float64")
+
+    # -- description -----------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                 for name, m in self._modules.items()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def summary(self) -> str:
+        """A table of every module that holds parameters: name, type, parameter shapes and
+        counts, then the totals."""
+        rows = [("name", "type", "parameters", "count")]
+        for name, m in self.named_modules():
+            own = [p for p in m._parameters.values() if p is not None]
+            if own:
+                shapes = ", ".join("x".join(map(str, p.shape)) for p in own)
+                rows.append((name or "(root)", type(m).__name__, shapes,
+                             f"{sum(p.size for p in own):,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        fmt = lambda r: "  ".join([*(c.ljust(w) for c, w in zip(r[:3], widths, strict=False)),
+                                   r[3].rjust(widths[3])])
+        rule = "-" * len(fmt(rows[0]))
+        total, trainable = self.num_parameters(), self.num_parameters(trainable_only=True)
+        return "\n".join([fmt(rows[0]), rule, *map(fmt, rows[1:]), rule,
+                          f"total parameters: {total:,} (trainable: {trainable:,})"])
+

@@ -1,0 +1,161 @@
+"""Creation functions. Each honours ``device=`` (default: the default device) on every backend,
+and returns a constant (a tensor that does not require grad), as ``torch.zeros`` does.
+
+Default dtypes are the same everywhere: float64 for real numbers, int64 for integers.
+``tril``/``triu`` and ``meshgrid`` transform tensors and are differentiable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import backends
+from .. import dtypes as _d
+from ..autograd.function import apply_unary, ensure_tensor
+from ..autograd.op import Op
+from ..tensor import Tensor, _wrap
+from .shape import broadcast_to, reshape
+
+
+def _where(device: Any) -> Any:
+    return backends.get(device)
+
+
+def _shape(shape: Any) -> tuple[int, ...]:
+    return (int(shape),) if isinstance(shape, int) else tuple(int(n) for n in shape)
+
+
+def _fill_dtype(value: Any) -> _d.DType:
+    if isinstance(value, bool):
+        return _d.bool_
+    if isinstance(value, int):
+        return _d.int64
+    return _d.complex128 if isinstance(value, complex) else _d.float64
+
+
+def _make(fn: str, device: Any, dtype: Any, *args: Any, **kw: Any) -> Tensor:
+    b = _where(device)
+    nat = b.native_dtype(_d.float64 if dtype is None else dtype)
+    return _wrap(getattr(b.xp, fn)(*args, dtype=nat, device=b.native, **kw), b)
+
+
+COPY = Op("copy", lambda xp, x: xp.asarray(x, copy=True), (lambda xp, g, out, x: g,))
+
+
+def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: bool | None = None
+            ) -> Tensor:
+    """``obj`` (a tensor, an array of any library, Python data) as a tensor.
+
+    A tensor stays in its graph: moving or casting it is differentiable. Anything else
+    becomes a constant.
+    """
+    if isinstance(obj, Tensor):
+        out = obj if device is None else obj.to(device)
+        if dtype is not None and _d.as_dtype(dtype) != out.dtype:
+            from .shape import astype
+            return astype(out, dtype)
+        return apply_unary(COPY, out) if copy else out
+    arr, backend = backends.from_data(obj, device, dtype, copy)
+    return _wrap(arr, backend)
+
+
+def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> Tensor:
+    """A tensor sharing (or copying, with ``copy=True`` or a new ``device``) ``x``'s memory."""
+    return asarray(x, device=device, copy=copy)
+
+
+def zeros(shape: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+    return _make("zeros", device, dtype, _shape(shape))
+
+
+def ones(shape: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+    return _make("ones", device, dtype, _shape(shape))
+
+
+def empty(shape: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+    return _make("empty", device, dtype, _shape(shape))
+
+
+def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _make("full", device, dtype or _fill_dtype(fill_value), _shape(shape), fill_value)
+
+
+def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
+        device: Any = None) -> Tensor:
+    return _make("eye", device, dtype, n_rows, n_cols, k=k)
+
+
+def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
+           device: Any = None) -> Tensor:
+    if dtype is None:
+        ints = all(isinstance(v, int) for v in (start, stop, step) if v is not None)
+        dtype = _d.int64 if ints else _d.float64
+    return _make("arange", device, dtype, start, stop, step)
+
+
+def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: Any = None,
+             endpoint: bool = True) -> Tensor:
+    if dtype is None and (isinstance(start, complex) or isinstance(stop, complex)):
+        dtype = _d.complex128
+    return _make("linspace", device, dtype, start, stop, num, endpoint=endpoint)
+
+
+def _like(x: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
+    x = ensure_tensor(x)
+    return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
+
+
+def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Tensor:
+    dtype, device = _like(x, dtype, device)
+    return zeros(x.shape, dtype=dtype, device=device)
+
+
+def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Tensor:
+    dtype, device = _like(x, dtype, device)
+    return ones(x.shape, dtype=dtype, device=device)
+
+
+def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Tensor:
+    dtype, device = _like(x, dtype, device)
+    return empty(x.shape, dtype=dtype, device=device)
+
+
+def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+    dtype, device = _like(x, dtype, device)
+    return full(x.shape, fill_value, dtype=dtype, device=device)
+
+
+def meshgrid(*arrays: Any, indexing: str = "xy") -> list[Tensor]:
+    """Coordinate grids from 1-d tensors; differentiable (each grid is a broadcast)."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing is 'xy' or 'ij', not {indexing!r}")
+    arrays = [ensure_tensor(a) for a in arrays]
+    sizes = [math.prod(a.shape) for a in arrays]
+    if indexing == "xy" and len(arrays) > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, a in enumerate(arrays):
+        axis = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and len(arrays) > 1 else i
+        shape = [1] * len(arrays)
+        shape[axis] = -1
+        out.append(broadcast_to(reshape(a, tuple(shape)), tuple(sizes)))
+    return out
+
+
+TRIL = Op("tril", lambda xp, x, *, k: xp.tril(x, k=k),
+          (lambda xp, g, out, x, *, k: xp.tril(g, k=k),))
+TRIU = Op("triu", lambda xp, x, *, k: xp.triu(x, k=k),
+          (lambda xp, g, out, x, *, k: xp.triu(g, k=k),))
+
+
+def tril(x: Any, /, *, k: int = 0) -> Tensor:
+    """The lower triangle of the last two axes (below diagonal ``k``); the rest zero."""
+    return apply_unary(TRIL, x, {"k": int(k)})
+
+
+def triu(x: Any, /, *, k: int = 0) -> Tensor:
+    """The upper triangle of the last two axes (above diagonal ``k``); the rest zero."""
+    return apply_unary(TRIU, x, {"k": int(k)})

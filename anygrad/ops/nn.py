@@ -1,0 +1,276 @@
+"""Neural-network primitives: activations, (log-)softmax, padding, sliding windows, gathers.
+
+One forward and one derivative rule per input, ``rule(xp, g, out, *inputs, **params)``, in
+Array-API terms. Convolution and pooling are built (in ``anygrad.nn.functional``) from two
+primitives here: ``pad`` and ``windows`` (im2col: every kernel offset's strided slice, with
+a Python loop over kernel offsets only, never over pixels or batch items) followed by
+``matmul`` or a reduction.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd.function import apply, apply_unary, ensure_tensor
+from ..autograd.op import Op
+from ..errors import ShapeError
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# -- helpers written against xp ------------------------------------------------------------
+def _sigmoid(xp: Any, x: Any) -> Any:
+    e = xp.exp(-xp.abs(x))  # never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _erf(xp: Any, x: Any) -> Any:
+    """erf, which the Array API lacks: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)."""
+    a = xp.abs(x)
+    t = 1 / (1 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                           + t * 1.061405429))))
+    return xp.sign(x) * (1 - poly * xp.exp(-a * a))
+
+
+def _gelu_tanh_inner(xp: Any, x: Any) -> Any:
+    return xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+
+
+def _gelu_grad(xp: Any, x: Any, *, approximate: str) -> Any:
+    if approximate == "tanh":
+        t = _gelu_tanh_inner(xp, x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 0.134145 * x * x)
+    return 0.5 * (1 + _erf(xp, x * 0.7071067811865476)) + x * xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+
+def _gelu(xp: Any, x: Any, *, approximate: str) -> Any:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + _gelu_tanh_inner(xp, x))
+    return 0.5 * x * (1 + _erf(xp, x * 0.7071067811865476))
+
+
+def _log_softmax(xp: Any, x: Any, *, axis: int) -> Any:
+    s = x - xp.max(x, axis=axis, keepdims=True)
+    return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+
+
+def _softmax(xp: Any, x: Any, *, axis: int) -> Any:
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def _pad(xp: Any, x: Any, *, pads: tuple, value: float) -> Any:
+    """``x`` with ``pads[i] = (before, after)`` elements of ``value`` around trailing axis i."""
+    lead = x.ndim - len(pads)
+    sizes = (n + b + a for n, (b, a) in zip(x.shape[lead:], pads, strict=True))
+    shape = (*x.shape[:lead], *sizes)
+    out = xp.full(shape, value, dtype=x.dtype, device=x.device)
+    out[_unpadded(x.shape, pads)] = x
+    return out
+
+
+def _unpadded(shape: tuple, pads: tuple) -> tuple:
+    """The key that selects the original elements of a padded array."""
+    lead = len(shape) - len(pads)
+    return (..., *(slice(b, b + n) for n, (b, _) in zip(shape[lead:], pads, strict=True)))
+
+
+def _window_keys(shape: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> list:
+    """One key per kernel offset: the strided slice of the last two axes it multiplies."""
+    (h, w), (kh, kw), (sh, sw), (dh, dw) = shape[-2:], kernel, stride, dilation
+    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    return [(..., slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+             slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+            for i in range(kh) for j in range(kw)]
+
+
+def _windows(xp: Any, x: Any, *, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
+    """(N, C, H, W) -> (N, C, kh*kw, OH, OW): im2col, one strided slice per kernel offset."""
+    return xp.stack([x[k] for k in _window_keys(x.shape, kernel, stride, dilation)], axis=-3)
+
+
+def _fold(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
+          dilation: tuple) -> Any:
+    """col2im, the gradient of :func:`_windows`: each offset's slice added back in place."""
+    z = xp.zeros_like(x, dtype=g.dtype)
+    for k, key in enumerate(_window_keys(x.shape, kernel, stride, dilation)):
+        z[key] = z[key] + g[..., k, :, :]
+    return z
+
+
+def _max_pool(xp: Any, x: Any, *, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
+    """The largest element of each window: ``maximum`` over the kernel offsets' slices."""
+    keys = _window_keys(x.shape, kernel, stride, dilation)
+    out = x[keys[0]]
+    for key in keys[1:]:
+        out = xp.maximum(out, x[key])
+    return out
+
+
+def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
+                   dilation: tuple) -> Any:
+    """Each window's gradient goes to its first maximal element (as PyTorch)."""
+    z = xp.zeros_like(x, dtype=g.dtype)
+    for key in _window_keys(x.shape, kernel, stride, dilation):
+        hit = x[key] == out
+        z[key] = z[key] + xp.where(hit, g, 0)
+        g = xp.where(hit, 0, g)  # given away: later ties get nothing
+    return z
+
+
+def _embedding_grad(xp: Any, g: Any, out: Any, w: Any, idx: Any, *,
+                    padding_idx: int | None) -> Any:
+    """Rows of ``g`` summed into the rows of ``w`` they came from (one-hot matrix product)."""
+    flat = xp.reshape(idx, (-1, 1))
+    onehot = xp.astype(flat == xp.arange(w.shape[0], device=w.device, dtype=idx.dtype), g.dtype)
+    if padding_idx is not None:
+        onehot = xp.where(flat == padding_idx, xp.zeros_like(onehot), onehot)
+    return xp.matmul(xp.matrix_transpose(onehot), xp.reshape(g, (-1, w.shape[1])))
+
+
+# -- shape rules for lazy mode: ``rule(op, backend, avals, params) -> (shape, dtype)`` ------
+def _float_same(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,) = avals
+    if backend.dtype_of(x.dtype).kind != "f":
+        raise TypeError(f"{op.name} is deferred on floats only")  # others run eagerly
+    return x.shape, x.dtype
+
+
+def _padded(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,), pads = avals, params["pads"]
+    lead = len(x.shape) - len(pads)
+    sizes = (n + b + a for n, (b, a) in zip(x.shape[lead:], pads, strict=True))
+    return (*x.shape[:lead], *sizes), x.dtype
+
+
+def _windowed(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,) = avals
+    keys = _window_keys(x.shape, params["kernel"], params["stride"], params["dilation"])
+    oh, ow = (len(range(*k.indices(n))) for k, n in zip(keys[0][1:], x.shape[-2:], strict=True))
+    kept = (len(keys),) if op.name == "windows" else ()
+    return (*x.shape[:-2], *kept, oh, ow), x.dtype
+
+
+def _embedded(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    w, idx = avals
+    return (*idx.shape, w.shape[1]), w.dtype
+
+
+# -- the table: forward, then one derivative rule per input -------------------------------
+def _op(name: str, forward: Any, *rules: Any, abstract: Any = _float_same) -> Op:
+    """An op whose rules return gradients shaped like their inputs."""
+    return Op(name, forward, rules, same_shape=True, abstract=abstract)
+
+
+RELU = _op("relu", lambda xp, x: xp.where(x > 0, x, 0),
+           lambda xp, g, out, x: xp.where(out > 0, g, 0))
+SIGMOID = _op("sigmoid", _sigmoid,
+              lambda xp, g, out, x: g * out * (1 - out))
+SILU = _op("silu", lambda xp, x: x * _sigmoid(xp, x),
+           lambda xp, g, out, x: g * _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x))))
+SOFTPLUS = _op("softplus", lambda xp, x: xp.where(x > 0, x, 0) + xp.log1p(xp.exp(-xp.abs(x))),
+               lambda xp, g, out, x: g * _sigmoid(xp, x))
+GELU = _op("gelu", _gelu,
+           lambda xp, g, out, x, *, approximate: g * _gelu_grad(xp, x, approximate=approximate))
+LOG_SOFTMAX = _op("log_softmax", _log_softmax,
+                  lambda xp, g, out, x, *, axis:
+                  g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))
+SOFTMAX = _op("softmax", _softmax,
+              lambda xp, g, out, x, *, axis: out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
+PAD = _op("pad", _pad,
+          lambda xp, g, out, x, *, pads, value: g[_unpadded(x.shape, pads)], abstract=_padded)
+WINDOWS = _op("windows", _windows, _fold, abstract=_windowed)
+MAX_POOL = _op("max_pool", _max_pool, _max_pool_grad, abstract=_windowed)
+EMBEDDING = _op("embedding",
+                lambda xp, w, idx, *, padding_idx:
+                xp.reshape(xp.take(w, xp.reshape(idx, (-1,)), axis=0), (*idx.shape, w.shape[1])),
+                _embedding_grad, None, abstract=_embedded)
+
+
+# -- public functions ----------------------------------------------------------------------
+def relu(x: Any) -> Any:
+    """max(x, 0)."""
+    return apply_unary(RELU, x)
+
+
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return apply_unary(SIGMOID, x)
+
+
+def silu(x: Any) -> Any:
+    """x * sigmoid(x) (also called swish)."""
+    return apply_unary(SILU, x)
+
+
+def softplus(x: Any) -> Any:
+    """log(1 + exp(x)), computed without overflow."""
+    return apply_unary(SOFTPLUS, x)
+
+
+def gelu(x: Any, approximate: str = "none") -> Any:
+    """x * Phi(x). ``approximate="none"`` uses erf (a rational approximation with error below
+    1.5e-7, as the Array API has no erf); ``"tanh"`` is PyTorch's tanh formula, exactly."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate is 'none' or 'tanh', not {approximate!r}")
+    return apply_unary(GELU, x, {"approximate": approximate})
+
+
+def _axis(x: Any, axis: int, name: str) -> int:
+    if not -x.ndim <= axis < max(x.ndim, 1):
+        raise ShapeError(f"{name}: axis {axis} is out of range for shape {x.shape}")
+    return axis % max(x.ndim, 1)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    """log(softmax(x)) along ``axis``, computed stably (max subtracted, never log of 0)."""
+    x = ensure_tensor(x)
+    return apply_unary(LOG_SOFTMAX, x, {"axis": _axis(x, axis, "log_softmax")})
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """exp(x) normalised to sum to 1 along ``axis`` (max subtracted first)."""
+    x = ensure_tensor(x)
+    return apply_unary(SOFTMAX, x, {"axis": _axis(x, axis, "softmax")})
+
+
+def pad(x: Any, pads: Any, value: float = 0.0) -> Any:
+    """``x`` padded with ``value``; ``pads[i] = (before, after)`` for the i-th of the trailing
+    ``len(pads)`` axes."""
+    x = ensure_tensor(x)
+    pads = tuple((int(b), int(a)) for b, a in pads)
+    if len(pads) > x.ndim or any(b < 0 or a < 0 for b, a in pads):
+        raise ShapeError(f"pad: pads {pads} do not fit shape {x.shape} (non-negative, one pair "
+                         f"per trailing axis)")
+    return apply_unary(PAD, x, {"pads": pads, "value": value})
+
+
+def _sliding(op: Op, x: Any, kernel: Any, stride: Any, dilation: Any) -> Any:
+    x = ensure_tensor(x)
+    kernel, stride, dilation = tuple(kernel), tuple(stride), tuple(dilation)
+    h, w = x.shape[-2:] if x.ndim >= 2 else (0, 0)
+    if x.ndim < 2 or h < dilation[0] * (kernel[0] - 1) + 1 or w < dilation[1] * (kernel[1] - 1) + 1:
+        raise ShapeError(f"{op.name}: a {kernel} kernel with dilation {dilation} does not fit "
+                         f"input of shape {x.shape}")
+    return apply_unary(op, x, {"kernel": kernel, "stride": stride, "dilation": dilation})
+
+
+def windows(x: Any, kernel: tuple[int, int], stride: tuple[int, int] = (1, 1),
+            dilation: tuple[int, int] = (1, 1)) -> Any:
+    """Every ``kernel``-sized window of the last two axes: (..., H, W) -> (..., kh*kw, OH, OW)."""
+    return _sliding(WINDOWS, x, kernel, stride, dilation)
+
+
+def max_pool(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+             dilation: tuple[int, int] = (1, 1)) -> Any:
+    """The largest element of each window of the last two axes (no padding)."""
+    return _sliding(MAX_POOL, x, kernel, stride, dilation)
+
+
+def embedding(indices: Any, weight: Any, padding_idx: int | None = None) -> Any:
+    """Rows of ``weight`` picked by the integer tensor ``indices``: shape ``(*indices.shape,
+    embedding_dim)``; no gradient reaches row ``padding_idx``."""
+    return apply(EMBEDDING, (weight, indices), {"padding_idx": padding_idx})

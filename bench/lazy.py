@@ -1,0 +1,138 @@
+"""Lazy mode against eager mode on NumPy: time and peak memory, in one run.
+
+1. A chain of 10 elementwise ops (GELU's tanh form plus a sine) on 20 million float32 values,
+   inference (no gradient): ``0.5 * x * (1 + tanh(c * (x + 0.044715 * x**3))) + sin(x)``.
+2. One training step of an MLP (784-512-512-10, batch 128, softmax cross-entropy, SGD):
+   forward, loss, backward and update, under ``with anygrad.lazy():`` or eagerly.
+
+Peak memory is tracemalloc's (NumPy reports its buffers to it) above what was allocated
+before the call. Run: ``python bench/lazy.py`` (``--size`` to change the chain's length).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import anygrad as ag  # noqa: E402
+
+
+def chain(x: ag.Tensor) -> ag.Tensor:
+    """10 elementwise ops."""
+    return 0.5 * x * (1 + ag.tanh(0.7978845608 * (x + 0.044715 * x ** 3))) + ag.sin(x)
+
+
+def run_chain(x: ag.Tensor, lazy: bool) -> np.ndarray:
+    with ag.mode("lazy" if lazy else "eager"), ag.no_grad():
+        return chain(x).realize().data
+
+
+def mlp(seed: int = 0) -> tuple[list[ag.Tensor], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sizes = (784, 512, 512, 10)
+    params = []
+    for m, n in zip(sizes[:-1], sizes[1:], strict=True):
+        params.append(ag.Tensor((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32)))
+        params.append(ag.Tensor(np.zeros(n, np.float32)))
+    x = rng.standard_normal((128, 784)).astype(np.float32)
+    onehot = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 128)]
+    return params, x, onehot
+
+
+def train_step(params: list[ag.Tensor], x0: np.ndarray, onehot0: np.ndarray,
+               lazy: bool) -> float:
+    w1, b1, w2, b2, w3, b3 = params
+    with ag.mode("lazy" if lazy else "eager"):
+        x, onehot = ag.Tensor(x0, copy=False), ag.Tensor(onehot0, copy=False)
+        h = ag.maximum(x @ w1 + b1, 0.0)
+        h = ag.maximum(h @ w2 + b2, 0.0)
+        logits = h @ w3 + b3
+        z = logits - logits.max(axis=1, keepdims=True)
+        logp = z - ag.log(ag.exp(z).sum(axis=1, keepdims=True))
+        loss = -(onehot * logp).sum(axis=1).mean()
+        loss.backward()
+    for p in params:
+        p.data -= 0.01 * p.grad.data
+        p.grad = None
+    return loss.item()
+
+
+def measure(eager: Callable[[], object], lazy: Callable[[], object],
+            repeats: int) -> tuple[float, float, float, float]:
+    """Best seconds and peak bytes (above the start) of ``eager`` and ``lazy``, interleaved:
+    both run on the same allocator state (glibc's heap history alone can add or remove
+    thousands of page faults a step)."""
+    best = [float("inf")] * 2
+    for _ in range(repeats):
+        for k, fn in enumerate((eager, lazy)):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    peaks = []
+    for fn in (eager, lazy):
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        peaks.append(tracemalloc.get_traced_memory()[1] - base)
+        tracemalloc.stop()
+    return best[0], best[1], peaks[0], peaks[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=20_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    fuser = ag.backends.get("cpu").fuser()
+    try:
+        import numexpr
+        fusion = f"numexpr {numexpr.__version__}, {numexpr.get_num_threads()} threads"
+    except ImportError:
+        fusion = "none (numexpr is not installed: lazy mode runs the ops one by one)"
+    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
+          f"{os.cpu_count()} cores; fusion: {fusion if fuser else 'none'}")
+
+    x = ag.Tensor(np.random.default_rng(0).standard_normal(args.size).astype(np.float32))
+    eager = run_chain(x, False)
+    lazy = run_chain(x, True)
+    err = float(np.max(np.abs(eager - lazy)))
+    assert lazy.dtype == np.float32 and err < 1e-5, err
+    del eager, lazy
+    rows = []
+    te, tl, me, ml = measure(lambda: run_chain(x, False), lambda: run_chain(x, True),
+                             args.repeats)
+    rows.append((f"chain of 10 ops, {args.size:,} float32", te, tl, me, ml))
+
+    p_eager, x0, onehot = mlp()
+    p_lazy = [ag.Tensor(p.numpy()) for p in p_eager]
+    for _ in range(3):  # the same losses, step after step
+        a, b = train_step(p_eager, x0, onehot, False), train_step(p_lazy, x0, onehot, True)
+        assert abs(a - b) < 1e-4 * max(1.0, abs(a)), (a, b)
+    te, tl, me, ml = measure(lambda: train_step(p_eager, x0, onehot, False),
+                             lambda: train_step(p_lazy, x0, onehot, True), 20 * args.repeats)
+    rows.append(("MLP step 784-512-512-10, batch 128", te, tl, me, ml))
+
+    print(f"{'':40} {'eager ms':>9} {'lazy ms':>9} {'time':>6}   {'eager MB':>9} "
+          f"{'lazy MB':>9} {'memory':>6}")
+    for name, te, tl, me, ml in rows:
+        print(f"{name:40} {te * 1e3:9.2f} {tl * 1e3:9.2f} {tl / te:5.2f}x   {me / 2**20:9.1f} "
+              f"{ml / 2**20:9.1f} {ml / me:5.2f}x")
+    print(f"plan cache: {ag.lazy.stats.hits} hits, {ag.lazy.stats.misses} misses")
+
+
+if __name__ == "__main__":
+    main()
