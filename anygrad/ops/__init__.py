@@ -6,6 +6,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import api as _api  # the rest of the Array API namespace
+from ._define import reflected
 from .api import *  # noqa: F403
 from .elementwise import (
     abs,
@@ -54,13 +55,6 @@ __all__ = ["abs", "add", "cos", "divide", "equal", "exp", "greater", "greater_eq
 __all__ += _api.__all__
 
 
-def _reflected(fn: Any) -> Any:
-    def method(self: Tensor, other: Any) -> Any:
-        return fn(other, self)
-    method.__name__ = f"__r{fn.__name__}__"
-    return method
-
-
 def _reshape_method(self: Tensor, *shape: Any) -> Any:
     """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
     return reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
@@ -75,12 +69,12 @@ def _reverse_axes(self: Tensor) -> Any:
 
 
 _METHODS = {
-    "__add__": add, "__radd__": _reflected(add),
-    "__sub__": subtract, "__rsub__": _reflected(subtract),
-    "__mul__": multiply, "__rmul__": _reflected(multiply),
-    "__truediv__": divide, "__rtruediv__": _reflected(divide),
-    "__pow__": pow, "__rpow__": _reflected(pow),
-    "__matmul__": matmul, "__rmatmul__": _reflected(matmul),
+    "__add__": add, "__radd__": reflected(add),
+    "__sub__": subtract, "__rsub__": reflected(subtract),
+    "__mul__": multiply, "__rmul__": reflected(multiply),
+    "__truediv__": divide, "__rtruediv__": reflected(divide),
+    "__pow__": pow, "__rpow__": reflected(pow),
+    "__matmul__": matmul, "__rmatmul__": reflected(matmul),
     "__neg__": negative, "__pos__": positive, "__abs__": abs,
     "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
     "__eq__": equal, "__ne__": not_equal,
@@ -92,5 +86,5 @@ _METHODS = {
     "T": property(_reverse_axes, doc="The tensor with its axes reversed."),
     "mT": property(matrix_transpose, doc="The tensor with its last two axes swapped."),
 }
-for _name, _fn in _METHODS.items():
+for _name, _fn in {**_METHODS, **_api.METHODS}.items():
     setattr(Tensor, _name, _fn)

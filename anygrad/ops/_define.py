@@ -40,3 +40,11 @@ def _public(fn: Any, op: Op, doc: str) -> Any:
     fn.__doc__ = doc
     fn.op = op
     return fn
+
+
+def reflected(fn: Any) -> Any:
+    """The reflected operator method of ``fn``: ``other <op> self``."""
+    def method(self: Any, other: Any) -> Any:
+        return fn(other, self)
+    method.__name__ = f"__r{fn.__name__}__"
+    return method

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import elementwise as _ew
+from ._define import reflected
 from .creation import (
     arange,
     asarray,
@@ -146,13 +147,6 @@ def _array_namespace(self: Tensor, /, *, api_version: str | None = None) -> Any:
     return sys.modules["anygrad"]
 
 
-def _reflected(fn: Any) -> Any:
-    def method(self: Tensor, other: Any) -> Any:
-        return fn(other, self)
-    method.__name__ = f"__r{fn.__name__}__"
-    return method
-
-
 def _to_device(self: Tensor, device: Any, /, *, stream: Any = None) -> Tensor:
     """This tensor on ``device`` (differentiable)."""
     return self.to(device)
@@ -169,13 +163,13 @@ _BINARY = {"add": _ew.add, "sub": _ew.subtract, "mul": _ew.multiply, "truediv": 
 
 METHODS: dict[str, Any] = {
     "__array_namespace__": _array_namespace,
-    "__floordiv__": floor_divide, "__rfloordiv__": _reflected(floor_divide),
-    "__mod__": remainder, "__rmod__": _reflected(remainder),
-    "__and__": bitwise_and, "__rand__": _reflected(bitwise_and),
-    "__or__": bitwise_or, "__ror__": _reflected(bitwise_or),
-    "__xor__": bitwise_xor, "__rxor__": _reflected(bitwise_xor),
-    "__lshift__": bitwise_left_shift, "__rlshift__": _reflected(bitwise_left_shift),
-    "__rshift__": bitwise_right_shift, "__rrshift__": _reflected(bitwise_right_shift),
+    "__floordiv__": floor_divide, "__rfloordiv__": reflected(floor_divide),
+    "__mod__": remainder, "__rmod__": reflected(remainder),
+    "__and__": bitwise_and, "__rand__": reflected(bitwise_and),
+    "__or__": bitwise_or, "__ror__": reflected(bitwise_or),
+    "__xor__": bitwise_xor, "__rxor__": reflected(bitwise_xor),
+    "__lshift__": bitwise_left_shift, "__rlshift__": reflected(bitwise_left_shift),
+    "__rshift__": bitwise_right_shift, "__rrshift__": reflected(bitwise_right_shift),
     "__invert__": bitwise_invert,
     "__setitem__": setitem,
     "__complex__": _complex,
@@ -185,5 +179,4 @@ METHODS: dict[str, Any] = {
     "prod": prod, "var": var, "std": std, "argmax": argmax, "argmin": argmin,
     **{f"__i{name}__": inplace(fn, f"__i{name}__") for name, fn in _BINARY.items()},
 }
-for _name, _fn in METHODS.items():
-    setattr(Tensor, _name, _fn)
+
