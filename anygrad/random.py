@@ -1,5 +1,8 @@
 """Random tensors on any device, reproducible with :func:`seed`.
 
+Draws are data, not parameters: float64 (NumPy's default, as for ``anygrad.zeros``) and not
+requiring gradients unless asked (``requires_grad=True``).
+
 Each device draws from its own generator (NumPy's ``Generator`` on the host, CuPy's on a
 GPU; other libraries draw on the host and copy over), created on first use from the seed
 last given to :func:`seed` (or fresh entropy when none was).
@@ -12,7 +15,7 @@ import threading
 from typing import Any
 
 from . import backends
-from .dtypes import as_dtype, float32, int64
+from .dtypes import as_dtype, float32, float64, int64
 from .tensor import Tensor, _wrap
 
 __all__ = ["seed", "manual_seed", "initial_seed", "rand", "randn", "randint", "normal",
@@ -75,44 +78,37 @@ def bernoulli_array(p: float, shape: tuple[int, ...], dtype: Any, backend: backe
         return hits * value if value != 1.0 else hits
 
 
-def _tensor(array: Any, backend: backends.Backend, requires_grad: bool | None) -> Tensor:
-    t = _wrap(array, backend)
-    if requires_grad is None:
-        requires_grad = t.dtype.kind == "f"
-    return t.requires_grad_(requires_grad) if requires_grad else t
-
-
-def _float(kind: str, shape: tuple, device: Any, dtype: Any, requires_grad: bool | None,
+def _float(kind: str, shape: tuple, device: Any, dtype: Any, requires_grad: bool,
            scale: float = 1.0, shift: float = 0.0) -> Tensor:
     backend = backends.get(device)
-    dtype = as_dtype(float32 if dtype is None else dtype)
+    dtype = as_dtype(float64 if dtype is None else dtype)
     if dtype.kind != "f":
         raise TypeError(f"{kind} samples are floats; dtype {dtype.name} is not")
-    return _tensor(draw(kind, shape, dtype, backend, scale=scale, shift=shift), backend,
-                   requires_grad)
+    t = _wrap(draw(kind, shape, dtype, backend, scale=scale, shift=shift), backend)
+    return t.requires_grad_() if requires_grad else t
 
 
 def rand(*size: Any, device: Any = None, dtype: Any = None,
-         requires_grad: bool | None = None) -> Tensor:
-    """Uniform samples in [0, 1) of shape ``size`` (float32 unless ``dtype`` says)."""
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) of shape ``size`` (float64, as NumPy, unless ``dtype`` says)."""
     return _float("uniform", _shape(size), device, dtype, requires_grad)
 
 
 def randn(*size: Any, device: Any = None, dtype: Any = None,
-          requires_grad: bool | None = None) -> Tensor:
-    """Standard normal samples of shape ``size`` (float32 unless ``dtype`` says)."""
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples of shape ``size`` (float64, as NumPy, unless ``dtype`` says)."""
     return _float("normal", _shape(size), device, dtype, requires_grad)
 
 
 def uniform(low: float = 0.0, high: float = 1.0, size: Any = (), *, device: Any = None,
-            dtype: Any = None, requires_grad: bool | None = None) -> Tensor:
+            dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [low, high)."""
     return _float("uniform", _shape((size,)), device, dtype, requires_grad,
                   high - low, low)
 
 
 def normal(mean: float = 0.0, std: float = 1.0, size: Any = (), *, device: Any = None,
-           dtype: Any = None, requires_grad: bool | None = None) -> Tensor:
+           dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Normal samples with ``mean`` and standard deviation ``std``."""
     return _float("normal", _shape((size,)), device, dtype, requires_grad, std, mean)
 
@@ -139,6 +135,6 @@ def permutation(n: int, *, device: Any = None, dtype: Any = None) -> Tensor:
 
 
 def bernoulli(p: float, size: Any = (), *, device: Any = None, dtype: Any = None) -> Tensor:
-    """1 with probability ``p``, else 0 (float32 by default)."""
+    """1 with probability ``p``, else 0 (float64 by default)."""
     backend = backends.get(device)
-    return _wrap(bernoulli_array(p, _shape((size,)), dtype or float32, backend), backend)
+    return _wrap(bernoulli_array(p, _shape((size,)), dtype or float64, backend), backend)

@@ -31,10 +31,10 @@ def test_seed_makes_draws_reproducible(backend):
 def test_shapes_dtypes_devices_and_ranges(backend):
     random.seed(0)
     u = random.rand(1000, device=backend.device)
-    assert u.shape == (1000,) and u.dtype == ag.float32 and u.device == backend.device
-    assert 0 <= u.numpy().min() and u.numpy().max() < 1 and u.requires_grad
-    n = random.randn(2000, device=backend.device, dtype=ag.float64, requires_grad=False)
-    assert n.dtype == ag.float64 and not n.requires_grad
+    assert u.shape == (1000,) and u.dtype == ag.float64 and u.device == backend.device
+    assert 0 <= u.numpy().min() and u.numpy().max() < 1 and not u.requires_grad
+    n = random.randn(2000, device=backend.device, dtype=ag.float32, requires_grad=True)
+    assert n.dtype == ag.float32 and n.requires_grad
     assert abs(n.numpy().mean()) < 0.1 and abs(n.numpy().std() - 1) < 0.1
     x = random.uniform(-2.0, 3.0, (500,), device=backend.device)
     assert -2 <= x.numpy().min() and x.numpy().max() < 3
