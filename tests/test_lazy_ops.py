@@ -104,16 +104,23 @@ def _value(node: Node, xp, memo: dict):
 
 
 def _check(fn, args, kwargs, backend, checked: set) -> None:
+    if getattr(fn, "__name__", "") in ("empty", "empty_like"):
+        return  # uninitialised memory: two calls may agree by chance, a third need not
+
+    def call():  # seeded: random functions (dropout, ...) draw the same in both modes
+        ag.random.seed(0)
+        return fn(*args, **kwargs)
+
     with ag.eager():
         try:
-            want, again = fn(*args, **kwargs), fn(*args, **kwargs)
+            want, again = call(), call()
         except Exception:
             return
     if not isinstance(want, ag.Tensor) or not np.array_equal(want.numpy(), again.numpy(),
                                                              equal_nan=want.dtype.kind in "fc"):
         return  # random, or uninitialised memory: nothing to compare
     with ag.lazy():
-        got = fn(*args, **kwargs)
+        got = call()
     assert got.shape == want.shape and got.dtype == want.dtype, (fn, args, kwargs)
     memo: dict = {}
     xp = got.backend.xp
