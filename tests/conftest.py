@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import anygrad as ag
 from anygrad import backends
+
+# CI runs the same examples every time (a red CI must be reproducible); locally Hypothesis
+# explores new ones on each run.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @dataclass(frozen=True)
