@@ -94,9 +94,6 @@ class Backend:
         ``anygrad.lazy.fusion``), or None: this backend runs them one by one."""
         return None
 
-    def available(self) -> tuple[bool, str]:
-        return True, ""
-
     # -- random numbers ------------------------------------------------------------------
     def generator(self, seed: int | None) -> Any:
         """A random generator for this device (``seed`` None: fresh entropy). By default a
