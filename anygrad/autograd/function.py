@@ -79,7 +79,11 @@ def ensure_tensor(x: Any) -> Tensor:
 
 
 def _record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
+    """Lazy mode: ``anygrad.lazy.record`` (bound on first use: the lazy package imports this
+    module)."""
+    global _record
     from ..lazy import record
+    _record = record
     return record(op, inputs, params)
 
 

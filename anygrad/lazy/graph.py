@@ -20,6 +20,7 @@ from ..modes import MODE
 from ..tensor import Tensor
 from . import abstract
 from .abstract import Aval
+from .keys import freeze
 
 _DATA = Tensor.__dict__["data"]  # the slot holding a realized tensor's array
 _new = object.__new__
@@ -28,11 +29,11 @@ _new = object.__new__
 class Node:
     """One deferred op: what to compute and what it will be."""
 
-    __slots__ = ("op", "inputs", "params", "shape", "dtype", "ref", "seq", "value")
+    __slots__ = ("op", "inputs", "params", "pkey", "shape", "dtype", "ref", "seq", "value")
 
-    def __init__(self, op: Op, inputs: tuple, params: dict, shape: tuple, dtype: Any,
-                 ref: weakref.ref, seq: int):
-        self.op, self.inputs, self.params = op, inputs, params
+    def __init__(self, op: Op, inputs: tuple, params: dict, pkey: Any, shape: tuple,
+                 dtype: Any, ref: weakref.ref, seq: int):
+        self.op, self.inputs, self.params, self.pkey = op, inputs, params, pkey
         self.shape, self.dtype, self.ref, self.seq = shape, dtype, ref, seq
         self.value: Any = None  # the result, once computed for a tensor that was held
 
@@ -98,39 +99,50 @@ def pending(x: Any) -> bool:
     return type(x) is LazyTensor
 
 
+_FAILED = object()  # the abstract rule refused this signature: run eagerly
+_avals: dict[tuple, Any] = {}  # (op, backend, params key, inputs' shapes/dtypes) -> aval
+
+
 def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     """``op`` applied to ``inputs`` (Tensors, arrays of their backend, Python scalars), deferred.
 
     Ops without an abstract-evaluation rule (and inputs a rule refuses) run eagerly, on
     realized inputs: the result is an ordinary tensor that later deferred ops read, and
-    errors are exactly eager mode's.
+    errors are exactly eager mode's. A rule's answer is cached per op, backend, parameters
+    and input shapes and dtypes, so a loop recording the same graph every step runs no rule.
     """
-    rule = op.abstract or (abstract.elementwise if op.elementwise else abstract.RULES.get(op.name))
-    if rule is None:
-        return run_eagerly(op, inputs, params)
+    pkey, keyed = freeze(params)
     backend = None
-    avals = []
     ins = []
-    for x in inputs:  # what the node reads, and what abstract evaluation knows of it
+    sig: list = [op, pkey]
+    for x in inputs:  # what the node reads, and what abstract evaluation needs to know of it
         if type(x) is LazyTensor:
+            if backend is None:
+                backend = x._backend
             x = x._args
-            avals.append(Aval(x.shape, x.dtype))
+            sig += (x.shape, x.dtype)
+        elif isinstance(x, Tensor):
+            if backend is None:
+                backend = x._backend
+            x = _DATA.__get__(x)
+            sig += (tuple(x.shape), x.dtype)
+        elif hasattr(x, "dtype"):
+            sig += (tuple(x.shape), x.dtype)
         else:
-            if isinstance(x, Tensor):
-                x = _DATA.__get__(x)
-            if hasattr(x, "dtype"):
-                avals.append(Aval(tuple(x.shape), x.dtype))
-            else:
-                avals.append(x)
+            sig.append((type(x), x))
         ins.append(x)
-    for x in inputs:
-        if isinstance(x, Tensor):
-            backend = x._backend
-            break
-    try:
-        shape, dtype = rule(op, backend, avals, params)
-    except Exception:
+    sig.append(backend)
+    key = tuple(sig)
+    aval = _avals.get(key) if keyed else None
+    if aval is None:
+        aval = _abstract(op, backend, inputs, ins, params)
+        if keyed:
+            if len(_avals) > 4096:
+                _avals.clear()
+            _avals[key] = aval
+    if aval is _FAILED:
         return run_eagerly(op, inputs, params)  # raises eager mode's error, or computes
+    shape, dtype = aval
     t = _new(LazyTensor)
     t._backend = backend
     t._g = None
@@ -146,12 +158,25 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
                 parents.append(None)
         if tracked:
             link(t, op, tuple(parents), (), params)
-            t._args = Node(op, tuple(ins), params, shape, dtype, weakref.ref(t), t._seq)
+            t._args = Node(op, tuple(ins), params, pkey, shape, dtype, weakref.ref(t), t._seq)
             return t
     t._rg = False
     t._op = None
-    t._args = Node(op, tuple(ins), params, shape, dtype, weakref.ref(t), next(_sequence))
+    t._args = Node(op, tuple(ins), params, pkey, shape, dtype, weakref.ref(t), next(_sequence))
     return t
+
+
+def _abstract(op: Op, backend: Any, inputs: tuple, ins: list, params: dict) -> Any:
+    """``(shape, dtype)`` of ``op`` on ``inputs`` by its rule, or ``_FAILED``."""
+    rule = op.abstract or (abstract.elementwise if op.elementwise else abstract.RULES.get(op.name))
+    if rule is None:
+        return _FAILED
+    avals = [Aval(x.shape, x.dtype) if type(x) is Node
+             else Aval(tuple(x.shape), x.dtype) if hasattr(x, "dtype") else x for x in ins]
+    try:
+        return rule(op, backend, avals, params)
+    except Exception:
+        return _FAILED
 
 
 def run_eagerly(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:

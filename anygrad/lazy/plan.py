@@ -32,10 +32,11 @@ _PURE = FRESH | {"reshape", "permute_dims", "broadcast_to", "astype", "getitem"}
 class Step:
     """Compute one node (``kernel`` None) or one fused group, then release buffers."""
 
-    __slots__ = ("node", "args", "kernel", "out_key", "frees_before", "frees", "fills")
+    __slots__ = ("node", "args", "kernel", "out_key", "frees_before", "frees", "fills", "slots")
 
     def __init__(self, node: int, args: tuple, kernel: Any = None):
         self.node, self.args, self.kernel = node, args, kernel
+        self.slots: tuple = ()  # where each arg lies in the run's values (see ``Plan.consts``)
         self.out_key: tuple | None = None  # (shape, dtype) of a recycled buffer to write into
         self.frees_before: list[tuple[int, bool]] = []  # (node, recyclable), freed first
         self.frees: list[tuple[int, bool]] = []
@@ -43,10 +44,14 @@ class Step:
 
 
 class Plan:
-    __slots__ = ("steps", "fused", "merged", "n")
+    """The steps of a realization. A run keeps its values in one list: the ``n`` nodes'
+    results, then the leaf arrays, then ``consts`` (the Python scalars the nodes read)."""
 
-    def __init__(self, steps: list[Step], fused: int, merged: int, n: int):
+    __slots__ = ("steps", "fused", "merged", "n", "consts")
+
+    def __init__(self, steps: list[Step], fused: int, merged: int, n: int, consts: tuple):
         self.steps, self.fused, self.merged, self.n = steps, fused, merged, n
+        self.consts = consts
 
 
 class GraphView:
@@ -132,5 +137,16 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
             if step.kernel is None:  # a ufunc may write over its own input
                 step.frees_before = [f for f in step.frees if f[1]]
                 step.frees = [f for f in step.frees if not f[1]]
+    n, first_const = len(descs), len(descs) + len(leaf_meta)
+    consts: list = []
+    for step in steps:
+        slots = []
+        for r in step.args:
+            if type(r) is tuple:  # a Python scalar
+                slots.append(first_const + len(consts))
+                consts.append(r[1])
+            else:
+                slots.append(r if r >= 0 else n - 1 - r)
+        step.slots = tuple(slots)
     merged = sum(1 for i, c in enumerate(g.canon) if c != i)
-    return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, len(descs))
+    return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, n, tuple(consts))

@@ -9,37 +9,40 @@ place, its buffer is reused for the next result of its shape and dtype.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 from ..autograd.function import op_error
 from ..tensor import Tensor
 from . import cache
 from .graph import _DATA, LazyTensor, Node
-from .keys import freeze
 from .plan import Plan, build
 
 
 def collect(roots: list[Node]) -> list[Node]:
     """Every node ``roots`` need that has no value yet, inputs first (no recursion)."""
-    seen: set[int] = set()
+    seen: set[Node] = set()  # nodes hash by identity
     stack = list(roots)
     nodes = []
     while stack:
         node = stack.pop()
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         nodes.append(node)
         for x in node.inputs:
-            if type(x) is Node and x.value is None and id(x) not in seen:
+            if type(x) is Node and x.value is None and x not in seen:
                 stack.append(x)
-    nodes.sort(key=lambda n: n.seq)
+    nodes.sort(key=_seq)
     return nodes
+
+
+_seq = attrgetter("seq")
 
 
 def describe(nodes: list[Node], backend: Any) -> tuple[tuple, list]:
     """The graph's signature (what its plan depends on) and its leaf arrays."""
-    index = {id(n): i for i, n in enumerate(nodes)}
+    index = {n: i for i, n in enumerate(nodes)}
     leaves: list = []
     leaf_index: dict[int, int] = {}
     descs = []
@@ -47,7 +50,7 @@ def describe(nodes: list[Node], backend: Any) -> tuple[tuple, list]:
         refs = []
         for x in node.inputs:
             if type(x) is Node:
-                i = index.get(id(x))
+                i = index.get(x)
                 if i is not None:
                     refs.append(i)
                     continue
@@ -62,7 +65,7 @@ def describe(nodes: list[Node], backend: Any) -> tuple[tuple, list]:
                 refs.append((type(x), x))
         t = node.ref()
         flag = 0 if t is None else 2 if t._rg else 1
-        descs.append((node.op, freeze(node.params)[0], tuple(refs), flag))
+        descs.append((node.op, node.pkey, tuple(refs), flag))
     meta = tuple((tuple(a.shape), a.dtype) for a in leaves)
     return (backend, tuple(descs), meta), leaves
 
@@ -94,10 +97,11 @@ _no_out: set = set()  # (backend, op) pairs whose function refused ``out=``
 def execute(plan: Plan, nodes: list[Node], leaves: list, backend: Any) -> None:
     xp = backend.xp
     vals: list[Any] = [None] * plan.n
+    vals += leaves
+    vals += plan.consts
     pool: dict[tuple, list] = {}
     for step in plan.steps:
-        args = [vals[r] if type(r) is int and r >= 0 else leaves[-1 - r] if type(r) is int
-                else r[1] for r in step.args]
+        args = [vals[k] for k in step.slots]
         for r, _ in step.frees_before:
             pool.setdefault(plan_key(nodes[r]), []).append(vals[r])
             vals[r] = None
