@@ -6,7 +6,6 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import api as _api  # the rest of the Array API namespace
-from ._define import reflected
 from .api import *  # noqa: F403
 from .elementwise import (
     abs,
@@ -68,13 +67,7 @@ def _reverse_axes(self: Tensor) -> Any:
     return permute_dims(self, tuple(range(self.ndim - 1, -1, -1)))
 
 
-_METHODS = {
-    "__add__": add, "__radd__": reflected(add),
-    "__sub__": subtract, "__rsub__": reflected(subtract),
-    "__mul__": multiply, "__rmul__": reflected(multiply),
-    "__truediv__": divide, "__rtruediv__": reflected(divide),
-    "__pow__": pow, "__rpow__": reflected(pow),
-    "__matmul__": matmul, "__rmatmul__": reflected(matmul),
+_METHODS = {  # the binary operators (+ reflected, in-place) are in api.METHODS
     "__neg__": negative, "__pos__": positive, "__abs__": abs,
     "__lt__": less, "__le__": less_equal, "__gt__": greater, "__ge__": greater_equal,
     "__eq__": equal, "__ne__": not_equal,

@@ -162,14 +162,10 @@ _BINARY = {"add": _ew.add, "sub": _ew.subtract, "mul": _ew.multiply, "truediv": 
            "lshift": bitwise_left_shift, "rshift": bitwise_right_shift}
 
 METHODS: dict[str, Any] = {
+    **{f"__{name}__": fn for name, fn in _BINARY.items()},
+    **{f"__r{name}__": reflected(fn) for name, fn in _BINARY.items()},
+    **{f"__i{name}__": inplace(fn, f"__i{name}__") for name, fn in _BINARY.items()},
     "__array_namespace__": _array_namespace,
-    "__floordiv__": floor_divide, "__rfloordiv__": reflected(floor_divide),
-    "__mod__": remainder, "__rmod__": reflected(remainder),
-    "__and__": bitwise_and, "__rand__": reflected(bitwise_and),
-    "__or__": bitwise_or, "__ror__": reflected(bitwise_or),
-    "__xor__": bitwise_xor, "__rxor__": reflected(bitwise_xor),
-    "__lshift__": bitwise_left_shift, "__rlshift__": reflected(bitwise_left_shift),
-    "__rshift__": bitwise_right_shift, "__rrshift__": reflected(bitwise_right_shift),
     "__invert__": bitwise_invert,
     "__setitem__": setitem,
     "__complex__": _complex,
@@ -177,6 +173,5 @@ METHODS: dict[str, Any] = {
     "__dlpack_device__": lambda self: self.data.__dlpack_device__(),
     "to_device": _to_device,
     "prod": prod, "var": var, "std": std, "argmax": argmax, "argmin": argmin,
-    **{f"__i{name}__": inplace(fn, f"__i{name}__") for name, fn in _BINARY.items()},
 }
 
