@@ -58,7 +58,7 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
             context = t._backend.context
             if context is not None:  # CuPy: the rules run on this tensor's GPU
                 context.__enter__()
-            rules, args, params = op.vjps, t._args, t._params
+            rules, args, params, seq = op.vjps, t._args, t._params, t._seq
             nargs = len(args)
             xp, out, check_shape = t._backend.xp, t.data, not op.same_shape
             for i, p in enumerate(parents):
@@ -83,8 +83,8 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
                     p._g = gi
                     leaves.append(p)
                 else:
-                    if p._seq > t._seq:  # p was overwritten in place after t read it
-                        p = _version_at(p, t._seq)
+                    if p._seq > seq:  # p was overwritten in place after t read it
+                        p = _version_at(p, seq)
                         if p._g is not None:
                             p._g = p._backend.xp.add(p._g, gi)
                             continue
