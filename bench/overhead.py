@@ -58,6 +58,8 @@ def chain_anygrad(x0, w0, b0):
         y = x
         for _ in range(REPEATS):
             y = ag.sin(ag.tanh(y) * w + b)
+        w.zero_grad()  # a fresh gradient per step, as a training loop has (and as torch's
+        b.zero_grad()  # step below sets .grad = None)
         y.backward()
         return x.grad, w.grad, b.grad
     return step

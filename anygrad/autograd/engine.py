@@ -55,12 +55,16 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
             if parents is None:
                 raise GraphError(_FREED)
             op = t._op
-            context = t._backend.context
+            backend = t._backend
+            context = backend.context
             if context is not None:  # CuPy: the rules run on this tensor's GPU
                 context.__enter__()
             rules, args, params, seq = op.vjps, t._args, t._params, t._seq
             nargs = len(args)
-            xp, out, check_shape = t._backend.xp, t.data, not op.same_shape
+            xp, out, check_shape = backend.xp, t.data, not op.same_shape
+            flip = out.dtype in backend.complex_dtypes and not op.complex_exact
+            if flip:  # complex: conj(rule(conj(g))) (see Op.complex_exact)
+                g = xp.conj(g)
             for i, p in enumerate(parents):
                 if p is None:
                     continue
@@ -72,6 +76,8 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
                     gi = rules[i](xp, g, out, args[0])
                 else:
                     gi = rules[i](xp, g, out, *args)
+                if flip:
+                    gi = xp.conj(gi)
                 ref = p.data
                 if check_shape and gi.shape != ref.shape:
                     gi = unbroadcast(p._backend.xp, gi, tuple(ref.shape))

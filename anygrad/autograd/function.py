@@ -90,8 +90,10 @@ def _record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
 def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]:
     """``fn(x)``: ``op`` applied to one input with fixed ``params``."""
     forward, rules, name = op.forward, op.vjps, op.xp_name
+    resolved = (None, None)  # (backend, its xp.<name>): the last one used, one atomic tuple
 
     def fn(x: Any) -> Tensor:
+        nonlocal resolved
         if not isinstance(x, Tensor):
             x = _constant(x)
         mode = MODE.get()
@@ -100,8 +102,13 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
         backend = x._backend
         a = x.data
         try:
-            if backend.context is None:
-                out = getattr(backend.xp, name)(a) if name else forward(backend.xp, a, **params)
+            cached = resolved
+            if cached[0] is backend:
+                out = cached[1](a)
+            elif backend.context is None:
+                if name:
+                    resolved = backend, getattr(backend.xp, name)
+                out = forward(backend.xp, a, **params)
             else:
                 with backend.context:  # CuPy: run on the tensor's GPU
                     out = forward(backend.xp, a, **params)
@@ -129,8 +136,10 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
 def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], Tensor]:
     """``fn(x, y)``: ``op`` applied to two inputs (Tensors or Python scalars)."""
     forward, rules, name = op.forward, op.vjps, op.xp_name
+    resolved = (None, None)  # (backend, its xp.<name>): the last one used, one atomic tuple
 
     def fn(x: Any, y: Any) -> Tensor:
+        nonlocal resolved
         mode = MODE.get()
         if mode.lazy:
             return apply(op, (x, y), params)
@@ -152,9 +161,13 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
         else:
             return fn(_constant(x), y)
         try:
-            if backend.context is None:
-                out = (getattr(backend.xp, name)(a, b) if name
-                       else forward(backend.xp, a, b, **params))
+            cached = resolved
+            if cached[0] is backend:
+                out = cached[1](a, b)
+            elif backend.context is None:
+                if name:
+                    resolved = backend, getattr(backend.xp, name)
+                out = forward(backend.xp, a, b, **params)
             else:
                 with backend.context:  # CuPy: run on the tensor's GPU
                     out = forward(backend.xp, a, b, **params)

@@ -34,12 +34,14 @@ class Op:
     is None for an input the op is not differentiable in (``where``'s condition).
     """
 
-    __slots__ = ("name", "forward", "vjps", "abstract", "elementwise", "same_shape", "xp_name")
+    __slots__ = ("name", "forward", "vjps", "abstract", "elementwise", "same_shape", "xp_name",
+                 "complex_exact")
 
     def __init__(self, name: str, forward: Callable[..., Any],
                  vjps: Sequence[Rule | None] | Variadic | None = None, *,
                  abstract: Callable[..., Any] | None = None, elementwise: bool = False,
-                 same_shape: bool = False, xp_name: str | None = None):
+                 same_shape: bool = False, xp_name: str | None = None,
+                 complex_exact: bool = False):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps) if isinstance(vjps, list | tuple) else vjps
@@ -50,6 +52,10 @@ class Op:
         #: the forward is exactly ``getattr(xp, xp_name)(*arrays)`` (lets the hot path skip
         #: a Python frame)
         self.xp_name = xp_name
+        #: the rules already give complex gradients in PyTorch's convention (conj, FFTs);
+        #: for the others, written as for real numbers (g * f'(z)), the engine conjugates
+        #: around them on complex outputs: conj(rule(conj(g))) = g * conj(f'(z))
+        self.complex_exact = complex_exact
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

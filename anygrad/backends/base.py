@@ -35,6 +35,8 @@ class Backend:
             if nat is not None:
                 self._to_dtype[d] = nat
                 self._from_dtype[nat] = d
+        #: the library's complex dtypes (the engine asks whether a result is complex)
+        self.complex_dtypes = frozenset(n for d, n in self._to_dtype.items() if d.kind == "c")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} on {self.device}>"

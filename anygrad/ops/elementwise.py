@@ -51,6 +51,7 @@ real = unary("real", lambda xp, g, out, x: g)  # the engine casts g to x's compl
 imag = unary("imag", lambda xp, g, out, x: xp.astype(g, x.dtype) * 1j
              if xp.isdtype(x.dtype, "complex floating") else xp.zeros_like(g))
 conj = unary("conj", lambda xp, g, out, x: xp.conj(g))
+conj.op.complex_exact = True
 
 # -- unary, piecewise constant or boolean: constants -----------------------------------------
 floor = unary("floor", None)

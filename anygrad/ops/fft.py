@@ -46,7 +46,7 @@ def _c2c(name: str, inverse: str) -> Op:
         gx = getattr(xp.fft, inverse)(g, axes=axes, norm=DUAL[norm])
         return _real_like(xp, _fit(xp, gx, axes, tuple(x.shape[a] for a in axes)), x)
 
-    return Op(name, forward, (rule,))
+    return Op(name, forward, (rule,), complex_exact=True)
 
 
 def _r2c_rule(xp: Any, g: Any, out: Any, x: Any, *, s: Any, axes: Any, norm: str) -> Any:
@@ -74,7 +74,7 @@ def _c2r_rule(xp: Any, g: Any, out: Any, x: Any, *, s: Any, axes: Any, norm: str
 FFTN = _c2c("fftn", "ifftn")
 IFFTN = _c2c("ifftn", "fftn")
 RFFTN = Op("rfftn", lambda xp, x, *, s, axes, norm: xp.fft.rfftn(x, s=s, axes=axes, norm=norm),
-           (_r2c_rule,))
+           (_r2c_rule,), complex_exact=True)
 IRFFTN = Op("irfftn", lambda xp, x, *, s, axes, norm: xp.fft.irfftn(x, s=s, axes=axes,
                                                                        norm=norm), (_c2r_rule,))
 

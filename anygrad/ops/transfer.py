@@ -11,7 +11,8 @@ from ..modes import MODE
 from ..tensor import Tensor, _wrap
 
 TO = Op("to", lambda xp, x, *, src, dst: dst.accept(x, src),
-        (lambda xp, g, out, x, *, src, dst: src.accept(g, dst),))
+        (lambda xp, g, out, x, *, src, dst: src.accept(g, dst),),
+        complex_exact=True)  # linear with real coefficients: no conjugation needed
 
 
 def to(x: Tensor, device: Any) -> Tensor:
