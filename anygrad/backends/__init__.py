@@ -195,9 +195,9 @@ register("array_api_strict", factory("array_api_strict"))
 def index_add(z: Any, pos: Any, g: Any) -> Any:
     """``z`` (1-d) with ``g`` added at positions ``pos``, repeats accumulating (scatter-add),
     by the library that holds ``z``."""
-    if isinstance(z, np.ndarray):
-        np.add.at(z, pos, g)
-        return z
+    if isinstance(z, np.ndarray):  # host arrays have no backend of their own (of_array)
+        from .numpy_backend import NumpyBackend
+        return NumpyBackend.index_add(None, z, pos, g)
     backend = of_array(z)
     if backend is None:
         raise TypeError(f"index_add: no backend holds a {type(z).__name__}")

@@ -34,7 +34,7 @@ class NumpyBackend(Backend):
     def ones(self, shape: tuple, dtype: Any) -> Any:
         return np.ones(shape, dtype)
 
-    def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+    def index_add(self: Any, z: Any, pos: Any, g: Any) -> Any:  # needs no instance
         np.add.at(z, pos, g)
         return z
 
