@@ -11,7 +11,7 @@ import pytest
 import anygrad as ag
 from anygrad import backends
 from anygrad.lazy import cache, pending
-from anygrad.lazy.schedule import collect
+from anygrad.lazy.schedule import trace
 from anygrad.tensor import Tensor
 
 from .test_core import CountingBackend
@@ -309,7 +309,7 @@ def test_recycled_buffer_counts(monkeypatch):
         y = x
         for _ in range(30):
             y = ag.tanh(y) * 1.5
-        nodes = collect([y._args])
+        nodes = trace([y._args], y._backend)[0]
         assert len(nodes) == 60
         y.realize()
     import tracemalloc

@@ -18,15 +18,14 @@ from anygrad.backends import fusion_cupy
 from anygrad.lazy import pending
 from anygrad.lazy.fusion import Program
 from anygrad.lazy.plan import build
-from anygrad.lazy.schedule import collect, describe
+from anygrad.lazy.schedule import trace
 
 ne = pytest.importorskip("numexpr", reason="numexpr (the CPU fuser) is not installed")
 N = 1 << 15  # above the numexpr fuser's minimum size
 
 
 def plan_of(t):
-    nodes = collect([t._args])
-    signature, _ = describe(nodes, t.backend)
+    nodes, signature, _ = trace([t._args], t.backend)
     return build(signature, nodes, t.backend)
 
 

@@ -19,7 +19,7 @@ from anygrad.autograd.op import Op
 from anygrad.lazy import pending
 from anygrad.lazy.abstract import rule_for
 from anygrad.lazy.graph import Node
-from anygrad.lazy.schedule import collect
+from anygrad.lazy.schedule import trace
 
 
 def reachable_ops() -> dict[int, Op]:
@@ -84,7 +84,7 @@ INDEX_KEYS = [(0,), (slice(None), 1), (slice(None, None, 2),), (None, Ellipsis, 
 
 
 def _graph_ops(t) -> list[Node]:
-    return collect([t._args]) if pending(t) else []
+    return trace([t._args], t.backend)[0] if pending(t) else []
 
 
 def _value(node: Node, xp, memo: dict):

@@ -142,7 +142,7 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
         nonlocal resolved
         mode = MODE.get()
         if mode.lazy:
-            return apply(op, (x, y), params)
+            return _record(op, (x, y), params)
         if isinstance(x, Tensor):
             backend = x._backend
             a = x.data
@@ -202,6 +202,9 @@ def apply_unary(op: Op, x: Any, params: dict[str, Any] = _EMPTY) -> Tensor:
 
 def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
     """Apply ``op`` to any number of inputs (Tensors, arrays, Python scalars)."""
+    mode = MODE.get()
+    if mode.lazy:
+        return _record(op, inputs, params)
     backend = None
     for x in inputs:
         if isinstance(x, Tensor):
@@ -212,10 +215,6 @@ def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
     if backend is None:
         inputs = (_constant(inputs[0]), *inputs[1:])
         backend = inputs[0]._backend
-    mode = MODE.get()
-    if mode.lazy:
-        return _record(op, tuple(x if isinstance(x, Tensor) else as_operand(x, backend, op.name)
-                                 for x in inputs), params)
     args = tuple(x.data if isinstance(x, Tensor) else as_operand(x, backend, op.name)
                  for x in inputs)
     try:

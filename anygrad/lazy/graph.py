@@ -14,7 +14,7 @@ import math
 import weakref
 from typing import Any
 
-from ..autograd.function import _sequence, apply, link
+from ..autograd.function import _constant, _sequence, apply, as_operand, device_error, link
 from ..autograd.op import Op
 from ..modes import MODE
 from ..tensor import Tensor
@@ -29,13 +29,14 @@ _new = object.__new__
 class Node:
     """One deferred op: what to compute and what it will be."""
 
-    __slots__ = ("op", "inputs", "params", "pkey", "shape", "dtype", "ref", "seq", "value")
+    __slots__ = ("op", "inputs", "params", "pkey", "shape", "dtype", "ref", "seq", "value", "pos")
 
     def __init__(self, op: Op, inputs: tuple, params: dict, pkey: Any, shape: tuple,
                  dtype: Any, ref: weakref.ref, seq: int):
         self.op, self.inputs, self.params, self.pkey = op, inputs, params, pkey
         self.shape, self.dtype, self.ref, self.seq = shape, dtype, ref, seq
         self.value: Any = None  # the result, once computed for a tensor that was held
+        self.pos: Any = None  # the node's place in the graph being realized
 
     def __repr__(self) -> str:
         return f"<node {self.op.name} {list(self.shape)}>"
@@ -111,27 +112,41 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     errors are exactly eager mode's. A rule's answer is cached per op, backend, parameters
     and input shapes and dtypes, so a loop recording the same graph every step runs no rule.
     """
-    pkey, keyed = freeze(params)
     backend = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if backend is None:
+                backend = x._backend
+            elif x._backend is not backend:
+                raise device_error(op, inputs)
+    if backend is None:  # no tensor among the inputs: the first is a constant
+        inputs = (_constant(inputs[0]), *inputs[1:])
+        backend = inputs[0]._backend
+    pkey, keyed = freeze(params) if params else ((), True)
+    rules = op.vjps if MODE.get().grad else None
     ins = []
-    sig: list = [op, pkey]
-    for x in inputs:  # what the node reads, and what abstract evaluation needs to know of it
+    parents = []
+    tracked = False
+    sig: list = [op, pkey, backend]
+    for i, x in enumerate(inputs):  # what the node reads, and what abstract evaluation needs
         if type(x) is LazyTensor:
-            if backend is None:
-                backend = x._backend
-            x = x._args
-            sig += (x.shape, x.dtype)
+            a = x._args
+            sig += (a.shape, a.dtype)
         elif isinstance(x, Tensor):
-            if backend is None:
-                backend = x._backend
-            x = _DATA.__get__(x)
-            sig += (tuple(x.shape), x.dtype)
-        elif hasattr(x, "dtype"):
-            sig += (tuple(x.shape), x.dtype)
+            a = _DATA.__get__(x)
+            sig += (tuple(a.shape), a.dtype)
         else:
-            sig.append((type(x), x))
-        ins.append(x)
-    sig.append(backend)
+            a = as_operand(x, backend, op.name)
+            sig.append((tuple(a.shape), a.dtype) if hasattr(a, "dtype") else (type(a), a))
+            ins.append(a)
+            parents.append(None)
+            continue
+        ins.append(a)
+        if rules is not None and x._rg and rules[i] is not None:
+            parents.append(x)
+            tracked = True
+        else:
+            parents.append(None)
     key = tuple(sig)
     aval = _avals.get(key) if keyed else None
     if aval is None:
@@ -142,27 +157,16 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
             _avals[key] = aval
     if aval is _FAILED:
         return run_eagerly(op, inputs, params)  # raises eager mode's error, or computes
-    shape, dtype = aval
     t = _new(LazyTensor)
     t._backend = backend
     t._g = None
-    rules = op.vjps
-    if rules is not None and MODE.get().grad:
-        parents = []
-        tracked = False
-        for i, x in enumerate(inputs):
-            if isinstance(x, Tensor) and x._rg and rules[i] is not None:
-                parents.append(x)
-                tracked = True
-            else:
-                parents.append(None)
-        if tracked:
-            link(t, op, tuple(parents), (), params)
-            t._args = Node(op, tuple(ins), params, pkey, shape, dtype, weakref.ref(t), t._seq)
-            return t
-    t._rg = False
-    t._op = None
-    t._args = Node(op, tuple(ins), params, pkey, shape, dtype, weakref.ref(t), next(_sequence))
+    if tracked:
+        link(t, op, tuple(parents), (), params)
+    else:
+        t._rg = False
+        t._op = None
+        t._seq = next(_sequence)
+    t._args = Node(op, tuple(ins), params, pkey, aval[0], aval[1], weakref.ref(t), t._seq)
     return t
 
 

@@ -1,6 +1,6 @@
 """Planning a realization: shared sub-expressions, fusion groups, buffer lifetimes.
 
-A plan depends only on the graph's *signature* (see ``realize.describe``): per node its op,
+A plan depends only on the graph's *signature* (see ``schedule.trace``): per node its op,
 parameter key, inputs and whether a tensor still holds it, plus the leaves' shapes and dtypes.
 So one plan serves every graph of the same structure (the plan cache), and executing it only
 reads the current values. Input references are ints: ``i >= 0`` the result of node ``i``,
@@ -10,6 +10,7 @@ reads the current values. Input references are ints: ``i >= 0`` the result of no
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
 from .abstract import REDUCTIONS
@@ -32,11 +33,14 @@ _PURE = FRESH | {"reshape", "permute_dims", "broadcast_to", "astype", "getitem"}
 class Step:
     """Compute one node (``kernel`` None) or one fused group, then release buffers."""
 
-    __slots__ = ("node", "args", "kernel", "out_key", "frees_before", "frees", "fills", "slots")
+    __slots__ = ("node", "args", "kernel", "out_key", "frees_before", "frees", "fills", "slots",
+                 "gather", "call")
 
     def __init__(self, node: int, args: tuple, kernel: Any = None):
         self.node, self.args, self.kernel = node, args, kernel
         self.slots: tuple = ()  # where each arg lies in the run's values (see ``Plan.consts``)
+        self.gather: Any = None  # values -> the args tuple (an itemgetter of ``slots``)
+        self.call: Any = None  # ``xp.<name>`` for an op that is exactly that (``Op.xp_name``)
         self.out_key: tuple | None = None  # (shape, dtype) of a recycled buffer to write into
         self.frees_before: list[tuple[int, bool]] = []  # (node, recyclable), freed first
         self.frees: list[tuple[int, bool]] = []
@@ -52,6 +56,14 @@ class Plan:
     def __init__(self, steps: list[Step], fused: int, merged: int, n: int, consts: tuple):
         self.steps, self.fused, self.merged, self.n = steps, fused, merged, n
         self.consts = consts
+
+
+def _gatherer(slots: tuple) -> Any:
+    """A function taking a run's values to the tuple of ``slots``' values."""
+    if len(slots) == 1:
+        k, = slots
+        return lambda vals: (vals[k],)
+    return itemgetter(*slots) if slots else lambda vals: ()
 
 
 class GraphView:
@@ -148,5 +160,9 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
             else:
                 slots.append(r if r >= 0 else n - 1 - r)
         step.slots = tuple(slots)
+        step.gather = _gatherer(step.slots)
+        op = g.ops[step.node]
+        if step.kernel is None and op.xp_name:
+            step.call = getattr(backend.xp, op.xp_name)
     merged = sum(1 for i, c in enumerate(g.canon) if c != i)
     return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, n, tuple(consts))

@@ -19,40 +19,32 @@ from .graph import _DATA, LazyTensor, Node
 from .plan import Plan, build
 
 
-def collect(roots: list[Node]) -> list[Node]:
-    """Every node ``roots`` need that has no value yet, inputs first (no recursion)."""
-    seen: set[Node] = set()  # nodes hash by identity
+def trace(roots: list[Node], backend: Any) -> tuple[list[Node], tuple, list]:
+    """Every node ``roots`` need that has no value yet, inputs first (no recursion); the
+    graph's signature (what its plan depends on); and its leaf arrays."""
+    mark = object()  # this trace's visit mark, in ``Node.pos`` until positions are known
     stack = list(roots)
     nodes = []
     while stack:
         node = stack.pop()
-        if node in seen:
+        if node.pos is mark:
             continue
-        seen.add(node)
+        node.pos = mark
         nodes.append(node)
         for x in node.inputs:
-            if type(x) is Node and x.value is None and x not in seen:
+            if type(x) is Node and x.value is None and x.pos is not mark:
                 stack.append(x)
     nodes.sort(key=_seq)
-    return nodes
-
-
-_seq = attrgetter("seq")
-
-
-def describe(nodes: list[Node], backend: Any) -> tuple[tuple, list]:
-    """The graph's signature (what its plan depends on) and its leaf arrays."""
-    index = {n: i for i, n in enumerate(nodes)}
     leaves: list = []
     leaf_index: dict[int, int] = {}
     descs = []
-    for node in nodes:
+    for i, node in enumerate(nodes):
+        node.pos = i
         refs = []
         for x in node.inputs:
             if type(x) is Node:
-                i = index.get(x)
-                if i is not None:
-                    refs.append(i)
+                if x.value is None:  # a node of this trace, so an earlier one
+                    refs.append(x.pos)
                     continue
                 x = x.value
             if hasattr(x, "shape"):
@@ -64,10 +56,12 @@ def describe(nodes: list[Node], backend: Any) -> tuple[tuple, list]:
             else:
                 refs.append((type(x), x))
         t = node.ref()
-        flag = 0 if t is None else 2 if t._rg else 1
-        descs.append((node.op, node.pkey, tuple(refs), flag))
+        descs.append((node.op, node.pkey, tuple(refs), 0 if t is None else 2 if t._rg else 1))
     meta = tuple((tuple(a.shape), a.dtype) for a in leaves)
-    return (backend, tuple(descs), meta), leaves
+    return nodes, (backend, tuple(descs), meta), leaves
+
+
+_seq = attrgetter("seq")
 
 
 def realize(tensors: Iterable[Any]) -> None:
@@ -78,8 +72,7 @@ def realize(tensors: Iterable[Any]) -> None:
         if type(t) is LazyTensor:
             by_backend.setdefault(t._backend, []).append(t._args)
     for backend, roots in by_backend.items():
-        nodes = collect(roots)
-        signature, leaves = describe(nodes, backend)
+        nodes, signature, leaves = trace(roots, backend)
         plan = cache.lookup(signature)
         if plan is None:
             plan = build(signature, nodes, backend)
@@ -95,56 +88,55 @@ _no_out: set = set()  # (backend, op) pairs whose function refused ``out=``
 
 
 def execute(plan: Plan, nodes: list[Node], leaves: list, backend: Any) -> None:
+    """Run ``plan`` on this graph's ``nodes`` and ``leaves``, filling the tensors it holds."""
     xp = backend.xp
     vals: list[Any] = [None] * plan.n
     vals += leaves
     vals += plan.consts
     pool: dict[tuple, list] = {}
     for step in plan.steps:
-        args = [vals[k] for k in step.slots]
+        args = step.gather(vals)
         for r, _ in step.frees_before:
             pool.setdefault(plan_key(nodes[r]), []).append(vals[r])
             vals[r] = None
-        out = None
-        if step.out_key is not None:
-            free = pool.get(step.out_key)
-            if free:
-                out = free.pop()
-        node = nodes[step.node]
-        op = node.op
+        free = pool.get(step.out_key) if step.out_key is not None else None
         try:
             if step.kernel is not None:
-                value = step.kernel(args, out)
-            elif out is not None and (backend, op) not in _no_out:
-                try:
-                    value = getattr(xp, op.xp_name)(*args, out=out)
-                except TypeError:
-                    _no_out.add((backend, op))
-                    value = op.forward(xp, *args, **node.params)
+                value = step.kernel(args, free.pop() if free else None)
+            elif free and (backend, nodes[step.node].op) not in _no_out:
+                value = _into(free.pop(), nodes[step.node].op, xp, args, backend)
+            elif step.call is not None:
+                value = step.call(*args)
             else:
-                value = op.forward(xp, *args, **node.params)
+                node = nodes[step.node]
+                value = node.op.forward(xp, *args, **node.params)
         except Exception as exc:
-            raise op_error(op, tuple(args), exc) from exc
+            raise op_error(nodes[step.node].op, args, exc) from exc
         vals[step.node] = value
-        for i, saves in step.fills:
-            _fill(nodes[i], value, tuple(args) if saves else None)
+        for i, saves in step.fills:  # the tensors of this value become ordinary Tensors
+            node = nodes[i]
+            t = node.ref()
+            if t is not None and type(t) is LazyTensor and t._args is node:
+                node.value = value
+                node.inputs = ()  # a leaf now: let go of what it was computed from
+                t.__class__ = Tensor
+                _DATA.__set__(t, value)
+                t._args = args if saves else None
         for r, recycle in step.frees:
             if recycle:
                 pool.setdefault(plan_key(nodes[r]), []).append(vals[r])
             vals[r] = None
 
 
+def _into(out: Any, op: Any, xp: Any, args: tuple, backend: Any) -> Any:
+    """``op`` on ``args`` written into the recycled buffer ``out`` (or into a new one, once
+    and for all, when its function refuses ``out=``)."""
+    try:
+        return getattr(xp, op.xp_name)(*args, out=out)
+    except TypeError:
+        _no_out.add((backend, op))
+        return op.forward(xp, *args)
+
+
 def plan_key(node: Node) -> tuple:
     return (node.shape, node.dtype)
-
-
-def _fill(node: Node, value: Any, args: tuple | None) -> None:
-    """Give the computed ``value`` to the node's tensor, which becomes an ordinary Tensor."""
-    t = node.ref()
-    if t is None or type(t) is not LazyTensor or t._args is not node:
-        return
-    node.value = value
-    node.inputs = ()  # the node is a leaf now: let go of what it was computed from
-    t.__class__ = Tensor
-    _DATA.__set__(t, value)
-    t._args = args
