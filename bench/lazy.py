@@ -70,12 +70,14 @@ def train_step(params: list[ag.Tensor], x0: np.ndarray, onehot0: np.ndarray,
 
 def measure(eager: Callable[[], object], lazy: Callable[[], object],
             repeats: int) -> tuple[float, float, float, float]:
-    """Best seconds and peak bytes (above the start) of ``eager`` and ``lazy``, interleaved:
-    both run on the same allocator state (glibc's heap history alone can add or remove
-    thousands of page faults a step)."""
+    """Best seconds and peak bytes (above the start) of ``eager`` and ``lazy``, interleaved so
+    both run on the same allocator and cache state (glibc's heap history alone can add or
+    remove thousands of page faults a step), each going first in every other round (the
+    second of a pair runs on caches the first has cooled: about 0.5% here)."""
     best = [float("inf")] * 2
-    for _ in range(repeats):
-        for k, fn in enumerate((eager, lazy)):
+    for r in range(repeats):
+        for k in ((0, 1) if r % 2 == 0 else (1, 0)):
+            fn = (eager, lazy)[k]
             gc.collect()
             t0 = time.perf_counter()
             fn()
@@ -119,12 +121,17 @@ def main() -> None:
 
     p_eager, x0, onehot = mlp()
     p_lazy = [ag.Tensor(p.numpy()) for p in p_eager]
+    p_twin = [ag.Tensor(p.numpy()) for p in p_eager]
     for _ in range(3):  # the same losses, step after step
         a, b = train_step(p_eager, x0, onehot, False), train_step(p_lazy, x0, onehot, True)
         assert abs(a - b) < 1e-4 * max(1.0, abs(a)), (a, b)
+        train_step(p_twin, x0, onehot, False)
     te, tl, me, ml = measure(lambda: train_step(p_eager, x0, onehot, False),
                              lambda: train_step(p_lazy, x0, onehot, True), 20 * args.repeats)
     rows.append(("MLP step 784-512-512-10, batch 128", te, tl, me, ml))
+    te, tl, me, ml = measure(lambda: train_step(p_eager, x0, onehot, False),
+                             lambda: train_step(p_twin, x0, onehot, False), 20 * args.repeats)
+    rows.append(("  the same, eager twice (noise floor)", te, tl, me, ml))
 
     print(f"{'':40} {'eager ms':>9} {'lazy ms':>9} {'time':>6}   {'eager MB':>9} "
           f"{'lazy MB':>9} {'memory':>6}")

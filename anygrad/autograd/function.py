@@ -29,6 +29,8 @@ _SHAPE_WORDS = ("shape", "size", "dimension", "broadcast")
 def describe(x: Any) -> str:
     if isinstance(x, Tensor):
         return f"{x.dtype.name}{list(x.shape)} on {x.device}"
+    if hasattr(x, "shape") and hasattr(x, "dtype"):  # an array (a deferred op's operand)
+        return f"{x.dtype}{list(x.shape)} {type(x).__name__}"
     return repr(x) if isinstance(x, int | float | bool | complex) else type(x).__name__
 
 

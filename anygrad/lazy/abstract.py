@@ -30,18 +30,20 @@ Rule = Callable[[Op, Any, list, dict], tuple]
 _dtypes: dict[tuple, Any] = {}
 
 
-def probe_dtype(op: Op, backend: Any, avals: list, params: dict, ones: bool = False) -> Any:
+def probe_dtype(op: Op, backend: Any, avals: list, params: dict, ones: bool | int = False) -> Any:
     """The dtype ``op`` gives on these input dtypes, asked of the backend on tiny arrays.
 
-    Dummies are 0-d, or shaped ``(1,) * ndim`` with ``ones=True`` (for ops taking axes).
+    Dummies are 0-d, or shaped ``(n,) * ndim`` with ``ones=n`` (``True``: 1), for ops taking
+    axes; the probe also checks the parameters against the inputs' ranks.
     """
     pkey, keyed = freeze(params)
     key = (op, backend, tuple(a.dtype if type(a) is Aval else (type(a), a) for a in avals),
-           tuple(len(a.shape) for a in avals if type(a) is Aval) if ones else None, pkey)
+           tuple(len(a.shape) for a in avals if type(a) is Aval) if ones else None, int(ones),
+           pkey)
     found = _dtypes.get(key) if keyed else None
     if found is not None:
         return found
-    args = [backend.ones((1,) * len(a.shape) if ones else (), a.dtype) if type(a) is Aval else a
+    args = [backend.ones((int(ones),) * len(a.shape), a.dtype) if type(a) is Aval else a
             for a in avals]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 1/0 on a dummy is no concern of the user's
@@ -187,14 +189,183 @@ def getitem(op: Op, backend: Any, avals: list, params: dict) -> tuple:
     return tuple(out.shape), out.dtype
 
 
+def same_shape(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """The input's shape (flip, roll, sort, argsort, tril, triu, copy)."""
+    return avals[0].shape, probe_dtype(op, backend, avals, params, ones=True)
+
+
+def cumulative(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,), axis = avals, params["axis"]
+    shape = list(x.shape)
+    shape[axis] += bool(params["include_initial"])
+    return tuple(shape), probe_dtype(op, backend, avals, params, ones=True)
+
+
+def diagonal(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,), k = avals, params["offset"]
+    if len(x.shape) < 2:
+        raise ValueError("diagonal of fewer than two dimensions")
+    rows, cols = x.shape[-2:]
+    n = min(rows, cols - k) if k >= 0 else min(rows + k, cols)
+    return x.shape[:-2] + (max(n, 0),), x.dtype
+
+
+def repeat(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,), r, axis = avals, params["repeats"], params["axis"]
+    if type(r) is not int or r < 0:
+        raise TypeError("repeats given per element: the result's length depends on values")
+    if axis is None:
+        return (math.prod(x.shape) * r,), x.dtype
+    axis = _axes(axis, len(x.shape))[0]
+    return x.shape[:axis] + (x.shape[axis] * r,) + x.shape[axis + 1:], x.dtype
+
+
+def _index_dtype(backend: Any, idx: Aval) -> None:
+    if backend.dtype_of(idx.dtype).kind not in "iu":
+        raise TypeError("indices must be integers")
+
+
+def take(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x, idx), axis = avals, params["axis"]
+    _index_dtype(backend, idx)
+    axis = _axes(axis, len(x.shape))[0]
+    return x.shape[:axis] + idx.shape + x.shape[axis + 1:], x.dtype
+
+
+def take_along_axis(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x, idx), axis = avals, params["axis"]
+    _index_dtype(backend, idx)
+    if len(idx.shape) != len(x.shape):
+        raise ValueError("take_along_axis: indices and x differ in rank")
+    axis = _axes(axis, len(x.shape))[0]
+    others = broadcast_shapes(x.shape[:axis] + x.shape[axis + 1:],
+                              idx.shape[:axis] + idx.shape[axis + 1:])
+    return others[:axis] + (idx.shape[axis],) + others[axis:], x.dtype
+
+
+def searchsorted(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    x1, x2 = avals
+    if len(x1.shape) != 1:
+        raise ValueError("searchsorted: x1 must be one-dimensional")
+    return x2.shape, probe_dtype(op, backend, avals, params, ones=True)
+
+
+def isin(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    return avals[0].shape, probe_dtype(op, backend, avals, params, ones=True)
+
+
+def _fft_shape(op: Op, x: Aval, s: Any, axes: tuple) -> tuple:
+    shape = list(x.shape)
+    for i, a in enumerate(axes):
+        shape[a] = x.shape[a] if s is None else s[i]
+    last = axes[-1]
+    if op.name == "rfftn":
+        shape[last] = shape[last] // 2 + 1
+    elif op.name == "irfftn" and s is None:
+        shape[last] = 2 * (x.shape[last] - 1)
+    if any(shape[a] < 1 for a in axes):
+        raise ValueError("fft: an axis of no points")
+    return tuple(shape)
+
+
+def fft(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """fftn, ifftn, rfftn, irfftn over ``axes``, each resized to ``s``."""
+    (x,) = avals
+    shape = _fft_shape(op, x, params["s"], params["axes"])
+    return shape, probe_dtype(op, backend, avals, params, ones=2)
+
+
+# -- linear algebra: the batch axes come first, the matrix is the last two ------------------
+def _matrix(x: Aval, square: bool = False) -> tuple[int, int]:
+    if len(x.shape) < 2 or (square and x.shape[-1] != x.shape[-2]):
+        raise ValueError(f"{'a square matrix' if square else 'a matrix'} needed, not {x.shape}")
+    return x.shape[-2], x.shape[-1]
+
+
+def _linalg(shape: Callable[..., tuple]) -> Rule:
+    """A rule from ``shape(x, **params)``; the dtype is probed on a one-by-one matrix."""
+    def rule(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+        return shape(*avals, **params), probe_dtype(op, backend, avals, params, ones=True)
+    return rule
+
+
+def _square(x: Aval, **params: Any) -> tuple:
+    _matrix(x, square=True)
+    return x.shape
+
+
+def _batch(x: Aval, square: bool = True) -> tuple:
+    _matrix(x, square)
+    return x.shape[:-2]
+
+
+def _solve(a: Aval, b: Aval) -> tuple:
+    n, _ = _matrix(a, square=True)
+    if len(b.shape) == 1:
+        if b.shape[0] != n:
+            raise ValueError(f"solve: {a.shape} and {b.shape}")
+        return a.shape[:-1]
+    if b.shape[-2] != n:
+        raise ValueError(f"solve: {a.shape} and {b.shape}")
+    return broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
+
+
+def _pinv(x: Aval, **params: Any) -> tuple:
+    m, n = _matrix(x)
+    return x.shape[:-2] + (n, m)
+
+
+def qr_q(x: Aval, mode: str) -> tuple:
+    m, n = _matrix(x)
+    return x.shape[:-2] + (m, m if mode == "complete" else min(m, n))
+
+
+def qr_r(x: Aval, mode: str) -> tuple:
+    m, n = _matrix(x)
+    return x.shape[:-2] + (m if mode == "complete" else min(m, n), n)
+
+
+def svd_u(x: Aval, full: bool) -> tuple:
+    m, n = _matrix(x)
+    return x.shape[:-2] + (m, m if full else min(m, n))
+
+
+def svd_s(x: Aval, full: bool) -> tuple:
+    m, n = _matrix(x)
+    return x.shape[:-2] + (min(m, n),)
+
+
+def svd_vh(x: Aval, full: bool) -> tuple:
+    m, n = _matrix(x)
+    return x.shape[:-2] + (n if full else min(m, n), n)
+
+
+def eigenvalues(x: Aval, **params: Any) -> tuple:
+    return _batch(x) + (x.shape[-1],)
+
+
+LINALG = {  # shape rules of the factorisations, one per output (see ``ops.decompositions``)
+    "qr_q": _linalg(qr_q), "qr_r": _linalg(qr_r), "svd_u": _linalg(svd_u),
+    "svd_s": _linalg(svd_s), "svd_vh": _linalg(svd_vh), "eigenvalues": _linalg(eigenvalues),
+    "eigenvectors": _linalg(_square),
+}
 REDUCTIONS = ("sum", "mean", "max", "min", "prod", "std", "var", "all", "any", "argmax", "argmin",
-              "logsumexp")
+              "logsumexp", "count_nonzero", "vector_norm")
 RULES: dict[str, Rule] = {
     **dict.fromkeys(REDUCTIONS, reduction),
     "where": elementwise, "astype": elementwise,
     "reshape": reshape, "permute_dims": permute_dims, "broadcast_to": broadcast_to,
     "concat": concat, "stack": stack, "matmul": matmul, "getitem": getitem,
+    **dict.fromkeys(("flip", "roll", "sort", "argsort", "tril", "triu", "copy"), same_shape),
+    "cumulative_sum": cumulative, "cumulative_prod": cumulative, "diagonal": diagonal,
+    "repeat": repeat, "take": take, "take_along_axis": take_along_axis,
+    "searchsorted": searchsorted, "isin": isin,
+    **dict.fromkeys(("fftn", "ifftn", "rfftn", "irfftn"), fft),
+    "inv": _linalg(_square), "cholesky": _linalg(_square), "det": _linalg(_batch),
+    "slogdet": _linalg(_batch), "solve": _linalg(_solve), "pinv": _linalg(_pinv),
+    "matrix_rank": _linalg(lambda x, **p: _batch(x, square=False)),
 }
+# ``to`` (a copy between devices) and ``setitem`` (a write) run at once in lazy mode too.
 
 
 def rule_for(op: Op) -> Rule | None:

@@ -27,7 +27,12 @@ FRESH = frozenset({
     "logaddexp", "sign", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
     "where", "matmul", "concat", "stack", *REDUCTIONS})
 # Merging two equal nodes is safe for these families (pure functions of their inputs).
-_PURE = FRESH | {"reshape", "permute_dims", "broadcast_to", "astype", "getitem"}
+_PURE = FRESH | {
+    "reshape", "permute_dims", "broadcast_to", "astype", "getitem", "flip", "roll", "sort",
+    "argsort", "tril", "triu", "cumulative_sum", "cumulative_prod", "diagonal", "take",
+    "take_along_axis", "searchsorted", "isin", "repeat", "fftn", "ifftn", "rfftn", "irfftn",
+    "inv", "det", "slogdet", "solve", "cholesky", "pinv", "matrix_rank", "qr", "svd", "eigh",
+    "eig"}
 
 
 class Step:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..errors import GraphError, ShapeError
+from ..lazy.abstract import LINALG
 
 
 def _mT(xp: Any, a: Any) -> Any:
@@ -136,23 +137,26 @@ CHOLESKY = Op("cholesky", _linalg("cholesky"), (_cholesky_grad,))
 PINV = Op("pinv", _linalg("pinv"), (_pinv_grad,))
 MATRIX_RANK = Op("matrix_rank", _linalg("matrix_rank"))
 QR_Q = Op("qr", lambda xp, x, *, mode: xp.linalg.qr(x, mode=mode)[0],
-          (lambda xp, g, out, x, *, mode: _qr_grad(xp, x, g, None, mode),))
+          (lambda xp, g, out, x, *, mode: _qr_grad(xp, x, g, None, mode),), abstract=LINALG["qr_q"])
 QR_R = Op("qr", lambda xp, x, *, mode: xp.linalg.qr(x, mode=mode)[1],
-          (lambda xp, g, out, x, *, mode: _qr_grad(xp, x, None, g, mode),))
+          (lambda xp, g, out, x, *, mode: _qr_grad(xp, x, None, g, mode),), abstract=LINALG["qr_r"])
 EIGH_W = Op("eigh", lambda xp, x: xp.linalg.eigh(x)[0],
-            (lambda xp, g, out, x: _eigh_grad(xp, x, g, None),))
+            (lambda xp, g, out, x: _eigh_grad(xp, x, g, None),), abstract=LINALG["eigenvalues"])
 EIGH_V = Op("eigh", lambda xp, x: xp.linalg.eigh(x)[1],
-            (lambda xp, g, out, x: _eigh_grad(xp, x, None, g),))
+            (lambda xp, g, out, x: _eigh_grad(xp, x, None, g),), abstract=LINALG["eigenvectors"])
 SVD_U = Op("svd", lambda xp, x, *, full: xp.linalg.svd(x, full_matrices=full)[0],
-           (lambda xp, g, out, x, *, full: _svd_grad(xp, x, g, None, None, full),))
+           (lambda xp, g, out, x, *, full: _svd_grad(xp, x, g, None, None, full),),
+           abstract=LINALG["svd_u"])
 SVD_S = Op("svd", lambda xp, x, *, full: xp.linalg.svdvals(x),
-           (lambda xp, g, out, x, *, full: _svd_grad(xp, x, None, g, None, full),))
+           (lambda xp, g, out, x, *, full: _svd_grad(xp, x, None, g, None, full),),
+           abstract=LINALG["svd_s"])
 SVD_VH = Op("svd", lambda xp, x, *, full: xp.linalg.svd(x, full_matrices=full)[2],
-            (lambda xp, g, out, x, *, full: _svd_grad(xp, x, None, None, g, full),))
+            (lambda xp, g, out, x, *, full: _svd_grad(xp, x, None, None, g, full),),
+            abstract=LINALG["svd_vh"])
 
 
-EIG_W = Op("eig", lambda xp, x: xp.linalg.eigvals(x))
-EIG_V = Op("eig", lambda xp, x: xp.linalg.eig(x)[1])
+EIG_W = Op("eig", lambda xp, x: xp.linalg.eigvals(x), abstract=LINALG["eigenvalues"])
+EIG_V = Op("eig", lambda xp, x: xp.linalg.eig(x)[1], abstract=LINALG["eigenvectors"])
 
 
 class EigResult(NamedTuple):
