@@ -54,7 +54,8 @@ def train_step(params: list[ag.Tensor], x0: np.ndarray, onehot0: np.ndarray,
                lazy: bool) -> float:
     w1, b1, w2, b2, w3, b3 = params
     with ag.mode("lazy" if lazy else "eager"):
-        x, onehot = ag.Tensor(x0, copy=False), ag.Tensor(onehot0, copy=False)
+        x = ag.Tensor(x0, copy=False, requires_grad=False)  # data: no gradient, as in
+        onehot = ag.Tensor(onehot0, copy=False, requires_grad=False)  # examples/train_digits.py
         h = ag.maximum(x @ w1 + b1, 0.0)
         h = ag.maximum(h @ w2 + b2, 0.0)
         logits = h @ w3 + b3
