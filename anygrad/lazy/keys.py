@@ -19,7 +19,15 @@ def _is_array(v: Any) -> bool:
             or hasattr(v, "__cuda_array_interface__") or hasattr(v, "__dlpack__"))
 
 
+_EXACT = frozenset(_SIMPLE)
+
+
 def _freeze(v: Any, arrays: list) -> Any:
+    t = type(v)
+    if t in _EXACT:  # the common cases first: an axis, a flag, a tuple of sizes
+        return (t, v)
+    if t is tuple:
+        return (t, *[_freeze(x, arrays) for x in v])
     if isinstance(v, _SIMPLE):
         return (type(v), v)  # 1, 1.0 and True stay apart
     if isinstance(v, slice):
@@ -45,5 +53,5 @@ def freeze(params: dict[str, Any]) -> tuple[Any, bool]:
     if not params:
         return (), True
     arrays: list = []
-    key = tuple((k, _freeze(v, arrays)) for k, v in params.items())
+    key = tuple([(k, _freeze(v, arrays)) for k, v in params.items()])
     return (Unkeyed(key), False) if arrays else (key, True)
