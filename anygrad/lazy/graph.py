@@ -29,14 +29,13 @@ _new = object.__new__
 class Node:
     """One deferred op: what to compute and what it will be."""
 
-    __slots__ = ("op", "inputs", "params", "pkey", "shape", "dtype", "ref", "seq", "value", "pos")
+    __slots__ = ("op", "inputs", "params", "pkey", "shape", "dtype", "ref", "seq", "value")
 
     def __init__(self, op: Op, inputs: tuple, params: dict, pkey: Any, shape: tuple,
                  dtype: Any, ref: weakref.ref, seq: int):
         self.op, self.inputs, self.params, self.pkey = op, inputs, params, pkey
         self.shape, self.dtype, self.ref, self.seq = shape, dtype, ref, seq
         self.value: Any = None  # the result, once computed for a tensor that was held
-        self.pos: Any = None  # the node's place in the graph being realized
 
     def __repr__(self) -> str:
         return f"<node {self.op.name} {list(self.shape)}>"

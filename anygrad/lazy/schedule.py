@@ -22,29 +22,29 @@ from .plan import Plan, build
 def trace(roots: list[Node], backend: Any) -> tuple[list[Node], tuple, list]:
     """Every node ``roots`` need that has no value yet, inputs first (no recursion); the
     graph's signature (what its plan depends on); and its leaf arrays."""
-    mark = object()  # this trace's visit mark, in ``Node.pos`` until positions are known
+    pos: dict[Node, int] = {}  # nodes hash by identity; their places, once sorted
     stack = list(roots)
     nodes = []
     while stack:
         node = stack.pop()
-        if node.pos is mark:
+        if node in pos:
             continue
-        node.pos = mark
+        pos[node] = 0
         nodes.append(node)
         for x in node.inputs:
-            if type(x) is Node and x.value is None and x.pos is not mark:
+            if type(x) is Node and x.value is None and x not in pos:
                 stack.append(x)
     nodes.sort(key=_seq)
     leaves: list = []
     leaf_index: dict[int, int] = {}
     descs = []
     for i, node in enumerate(nodes):
-        node.pos = i
+        pos[node] = i
         refs = []
         for x in node.inputs:
             if type(x) is Node:
                 if x.value is None:  # a node of this trace, so an earlier one
-                    refs.append(x.pos)
+                    refs.append(pos[x])
                     continue
                 x = x.value
             if hasattr(x, "shape"):
