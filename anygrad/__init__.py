@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import backends, dtypes, fft, lazy, linalg, nn, optim, random
 from .backends import Device
+from .drawing import compound_op, graph, graph_group
 from .dtypes import bool_ as bool
 from .dtypes import (
     complex64,
@@ -65,4 +66,5 @@ __all__ = ["Tensor", "Device", "device", "backends", "dtypes", "no_grad", "enabl
            "DTypeError", "GraphError", "ShapeError", "bool", "int8", "int16", "int32", "int64",
            "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
            "complex128", "nn", "optim", "random", "save", "load", "lazy", "eager", "mode",
-           "set_mode", "is_lazy", "realize", "fft", "linalg", *_ops_all]
+           "set_mode", "is_lazy", "realize", "fft", "linalg", "graph", "graph_group",
+           "compound_op", *_ops_all]

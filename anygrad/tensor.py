@@ -159,6 +159,13 @@ class Tensor:
         return _wrap(self.data, self._backend)
 
     @property
+    def group(self) -> tuple[str, int] | None:
+        """``(name, id)`` of the ``compound_op`` call (or ``graph_group`` block) that computed
+        this tensor, as simplegrad has it; None outside any."""
+        from .drawing import group_of
+        return group_of(self)
+
+    @property
     def op(self) -> Any:
         """The op that computed this tensor (None for leaves and constants)."""
         return self._op
