@@ -30,7 +30,7 @@ _ids = itertools.count(1)
 
 @contextlib.contextmanager
 def graph_group(name: str) -> Iterator[None]:
-    """Draw the tensors the block computes as one box labelled ``name``."""
+    """Draw the tensors the block computes as one box labelled ``name`` (boxes nest)."""
     first, gid = next(_sequence), next(_ids)
     try:
         yield
@@ -39,17 +39,52 @@ def graph_group(name: str) -> Iterator[None]:
 
 
 def compound_op(func: Callable) -> Callable:
-    """Decorate a function built of anygrad ops: each call is drawn as one labelled box."""
+    """Decorate a function built of anygrad ops: each call is drawn as one box labelled with
+    its name (a ``graph_group`` around the call, at the cost of three counter reads)."""
+    name = func.__name__
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with graph_group(func.__name__):
+        first, gid = next(_sequence), next(_ids)
+        try:
             return func(*args, **kwargs)
+        finally:
+            _groups.append((first, next(_sequence), name, gid))
     return wrapper
 
 
 def group_of(t: Tensor) -> tuple[str, int] | None:
     """``(name, id)`` of the innermost group that computed ``t``; None outside any."""
     return _innermost(getattr(t, "_seq", None), list(_groups))
+
+
+def _nest(clusters: dict[int, list[str]], groups: list) -> list[str]:
+    """DOT subgraphs for the groups that hold tensors, each inside the groups around it."""
+    spans = {gid: (first, last, name) for first, last, name, gid in groups}
+    parent: dict[int, int | None] = {}
+    for gid in clusters:  # each drawn group, and every group around it, to the outermost
+        while gid not in parent:
+            first, last, _ = spans[gid]
+            around = [(b - a, g) for a, b, _, g in groups if a < first and last < b]
+            parent[gid] = min(around)[1] if around else None
+            gid = parent[gid] if parent[gid] is not None else gid
+    children: dict[int | None, list[int]] = {}
+    for gid in sorted(parent):
+        children.setdefault(parent[gid], []).append(gid)
+    out: list[str] = []
+    todo: list = [(g, 1) for g in reversed(children.get(None, []))]
+    while todo:  # depth first, without recursion; a None entry closes a subgraph
+        gid, depth = todo.pop()
+        pad = "  " * depth
+        if gid is None:
+            out.append(pad + "}")
+            continue
+        out.append(f"{pad}subgraph cluster_{gid} {{ label={_quote(spans[gid][2])}; "
+                   f"style=rounded;")
+        out += ["  " * depth + line for line in clusters.get(gid, [])]
+        todo.append((None, depth))
+        todo += [(g, depth + 1) for g in reversed(children.get(gid, []))]
+    return out
 
 
 def _innermost(seq: int | None, groups: list) -> tuple[str, int] | None:
@@ -156,7 +191,7 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
     groups = [g for g in _groups if seqs and g[0] < max(seqs) and g[1] > min(seqs)]
     font = 'fontname="monospace", fontsize=10'
     lines = ["digraph anygrad {", f"  rankdir=LR; graph [{font}]; node [{font}];"]
-    clusters: dict[tuple[str, int], list[str]] = {}
+    clusters: dict[int, list[str]] = {}  # group id -> the DOT lines of its tensors
     edges = []
     for x in order:
         name = f"t{id(x)}"
@@ -184,11 +219,8 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
         if group is None:
             lines += nodes
         else:
-            clusters.setdefault(group, []).extend(nodes)
-    for (label, gid), nodes in clusters.items():
-        lines.append(f"  subgraph cluster_{gid} {{ label={_quote(label)}; style=rounded;")
-        lines += ["  " + n for n in nodes]
-        lines.append("  }")
+            clusters.setdefault(group[1], []).extend(nodes)
+    lines += _nest(clusters, groups)
     lines += edges
     lines.append("}")
     drawn = Graph("\n".join(lines) + "\n")

@@ -2,7 +2,8 @@
 
 Activations, softmax, padding and the im2col windows are primitives with their own
 derivative rules (``anygrad.ops.nn``); everything else here is composed from primitives, so
-its gradient needs no rule of its own.
+its gradient needs no rule of its own; each such function is a ``compound_op``, drawn as one
+box in graph drawings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from .. import ops
 from .. import random as _random
 from ..autograd.function import ensure_tensor
+from ..drawing import compound_op
 from ..errors import DTypeError, ShapeError
 from ..ops.nn import (
     embedding,
@@ -39,12 +41,14 @@ __all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "lo
 tanh = ops.tanh
 
 
+@compound_op
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
     """x where x > 0, else ``negative_slope * x``."""
     x = ensure_tensor(x)
     return ops.where(x > 0, x, x * negative_slope)
 
 
+@compound_op
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     """``x @ weight.T + bias``, ``weight`` shaped (out_features, in_features) as in PyTorch."""
     out = ops.matmul(x, ops.matrix_transpose(weight))
@@ -84,6 +88,7 @@ def _check_4d(x: Tensor, name: str) -> None:
         raise ShapeError(f"{name}: expects input of shape (N, C, H, W), got {x.shape}")
 
 
+@compound_op
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Any:
     """2-d cross-correlation as in PyTorch: x (N, C, H, W), weight (O, C // groups, kh, kw).
@@ -143,6 +148,7 @@ def _pool_windows(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation:
     return windows(x, kernel, stride, _pair(dilation, "dilation")), -3
 
 
+@compound_op
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1) -> Any:
     """The largest element of each window (its first maximal element gets the gradient)."""
@@ -150,6 +156,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     return max_pool(x, kernel, stride, _pair(dilation, "dilation"))
 
 
+@compound_op
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                count_include_pad: bool = True) -> Any:
     """The mean of each window (padding zeros count, as PyTorch's default)."""
@@ -163,6 +170,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
 
 
 # -- regularisation and normalisation -------------------------------------------------------
+@compound_op
 def dropout(x: Any, p: float = 0.5, training: bool = True) -> Any:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted
     dropout: nothing to undo at evaluation). The identity when not ``training``."""
@@ -181,6 +189,7 @@ def _stats_shape(x: Tensor) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+@compound_op
 def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Any = None, bias: Any = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Any:
@@ -218,6 +227,7 @@ def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
     return out
 
 
+@compound_op
 def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Any:
     """Normalise over the trailing ``normalized_shape`` axes (biased variance)."""
@@ -268,6 +278,7 @@ def one_hot(target: Any, num_classes: int, axis: int = -1, dtype: Any = None) ->
     return _wrap(xp.astype(hot, target.backend.native_dtype(dtype or "int64")), target.backend)
 
 
+@compound_op
 def nll_loss(logp: Any, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Any:
     """Negative log-likelihood of integer class ``target`` under log-probabilities ``logp``
@@ -293,6 +304,7 @@ def nll_loss(logp: Any, target: Any, weight: Any = None, ignore_index: int = -10
     return _reduce(loss, reduction, ops.sum(picks) if reduction == "mean" else None)
 
 
+@compound_op
 def cross_entropy(logits: Any, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
     """Cross entropy of ``logits`` (classes on axis 1) against integer class labels or class
@@ -323,17 +335,20 @@ def cross_entropy(logits: Any, target: Any, weight: Any = None, ignore_index: in
     return loss * (1 - label_smoothing) + smooth * label_smoothing
 
 
+@compound_op
 def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
     """Squared error."""
     d = x - target
     return _reduce(d * d, reduction)
 
 
+@compound_op
 def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
     """Absolute error."""
     return _reduce(ops.abs(x - target), reduction)
 
 
+@compound_op
 def binary_cross_entropy(p: Any, target: Any, weight: Any = None,
                          reduction: str = "mean") -> Any:
     """Binary cross entropy of probabilities ``p`` (each log clamped at -100, as PyTorch)."""
@@ -344,6 +359,7 @@ def binary_cross_entropy(p: Any, target: Any, weight: Any = None,
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+@compound_op
 def binary_cross_entropy_with_logits(logits: Any, target: Any, weight: Any = None,
                                      reduction: str = "mean", pos_weight: Any = None) -> Any:
     """Binary cross entropy of ``sigmoid(logits)``, computed stably as
