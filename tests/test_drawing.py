@@ -105,3 +105,16 @@ def test_render_writes_dot_text_or_images(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="Graphviz"):
         ag.graph(y, str(tmp_path / "g.png"))
     assert ag.graph(y)._repr_svg_() is None  # notebooks show the text instead
+
+
+def test_layers_and_losses_are_boxed():
+    F = ag.nn.functional
+    w, b = ag.Tensor(np.ones((3, 4))), ag.Tensor(np.zeros(3))
+    x = ag.Tensor(np.ones((2, 4)), requires_grad=False)
+    logits = F.linear(x, w, b)
+    loss = F.cross_entropy(logits, ag.Tensor(np.array([0, 2])))
+    assert logits.group[0] == "linear" and loss.group[0] == "nll_loss"  # the innermost
+    boxes = clusters(ag.graph(loss).source)
+    names = re.findall(r'cluster_\d+ \{ label="([a-z_]+)"', ag.graph(loss).source)
+    assert names == ["linear", "cross_entropy", "nll_loss"]
+    assert any("/" in k for k in boxes)  # nll_loss drawn inside cross_entropy
