@@ -199,6 +199,8 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
 
 def apply_unary(op: Op, x: Any, params: dict[str, Any] = _EMPTY) -> Tensor:
     """Apply a one-input ``op`` with ``params``."""
+    if MODE.get().lazy:
+        return _record(op, (x,), params)
     return unary_fn(op, params)(x)
 
 

@@ -27,6 +27,8 @@ def _freeze(v: Any, arrays: list) -> Any:
     if t in _EXACT:  # the common cases first: an axis, a flag, a tuple of sizes
         return (t, v)
     if t is tuple:
+        if all(type(x) is int for x in v):  # sizes, axes, strides: no 1 / 1.0 / True to part
+            return ("ints", v)
         return (t, *[_freeze(x, arrays) for x in v])
     if isinstance(v, _SIMPLE):
         return (type(v), v)  # 1, 1.0 and True stay apart
