@@ -176,24 +176,21 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
     Drawing computes nothing.
     """
     from .lazy.graph import LazyTensor, Node
-    seen: dict[int, Any] = {}
-    order: list[Any] = []
+    reached: dict[int, tuple[Any, list]] = {}  # id -> (tensor or dropped node, its inputs)
     stack: list[Any] = [t]
     while stack:  # every tensor (and dropped deferred node) the graph reaches, no recursion
         x = stack.pop()
-        if id(x) in seen:
-            continue
-        seen[id(x)] = x
-        order.append(x)
-        stack.extend(p for p, in_graph in _inputs(x) if in_graph)
-    seqs = [x.seq if type(x) is Node else x._seq for x in order
+        if id(x) not in reached:
+            reached[id(x)] = x, _inputs(x)
+            stack.extend(p for p, in_graph in reached[id(x)][1] if in_graph)
+    seqs = [x.seq if type(x) is Node else x._seq for x, _ in reached.values()
             if type(x) in (Node, LazyTensor) or x._op is not None]
     groups = [g for g in _groups if seqs and g[0] < max(seqs) and g[1] > min(seqs)]
     font = 'fontname="monospace", fontsize=10'
     lines = ["digraph anygrad {", f"  rankdir=LR; graph [{font}]; node [{font}];"]
     clusters: dict[int, list[str]] = {}  # group id -> the DOT lines of its tensors
     edges = []
-    for x in order:
+    for x, inputs in reached.values():
         name = f"t{id(x)}"
         node = x if type(x) is Node else x._args if type(x) is LazyTensor else None
         computed = node is not None or x._op is not None
@@ -208,7 +205,7 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
             nodes.append(f"  {name}_op [shape=box, style=\"rounded,filled\", "
                          f"fillcolor=lightgoldenrodyellow, label={_quote(op)}];")
             edges.append(f"  {name}_op -> {name};")
-            for k, (inp, in_graph) in enumerate(_inputs(x)):
+            for k, (inp, in_graph) in enumerate(inputs):
                 if in_graph:
                     edges.append(f"  t{id(inp)} -> {name}_op;")
                 else:

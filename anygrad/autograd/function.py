@@ -204,11 +204,9 @@ def apply_unary(op: Op, x: Any, params: dict[str, Any] = _EMPTY) -> Tensor:
     return unary_fn(op, params)(x)
 
 
-def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
-    """Apply ``op`` to any number of inputs (Tensors, arrays, Python scalars)."""
-    mode = MODE.get()
-    if mode.lazy:
-        return _record(op, inputs, params)
+def placed(op: Op, inputs: tuple) -> tuple[Any, tuple]:
+    """The backend the tensors among ``inputs`` share (DeviceError if they do not), and the
+    inputs, the first made a constant on the default device when none is a tensor."""
     backend = None
     for x in inputs:
         if isinstance(x, Tensor):
@@ -219,6 +217,15 @@ def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
     if backend is None:
         inputs = (_constant(inputs[0]), *inputs[1:])
         backend = inputs[0]._backend
+    return backend, inputs
+
+
+def apply(op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Tensor:
+    """Apply ``op`` to any number of inputs (Tensors, arrays, Python scalars)."""
+    mode = MODE.get()
+    if mode.lazy:
+        return _record(op, inputs, params)
+    backend, inputs = placed(op, inputs)
     args = tuple(x.data if isinstance(x, Tensor) else as_operand(x, backend, op.name)
                  for x in inputs)
     try:

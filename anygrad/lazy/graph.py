@@ -14,7 +14,7 @@ import math
 import weakref
 from typing import Any
 
-from ..autograd.function import _constant, _sequence, apply, as_operand, device_error, link
+from ..autograd.function import _sequence, apply, as_operand, link, placed
 from ..autograd.op import Op
 from ..modes import MODE
 from ..tensor import Tensor
@@ -111,16 +111,7 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     errors are exactly eager mode's. A rule's answer is cached per op, backend, parameters
     and input shapes and dtypes, so a loop recording the same graph every step runs no rule.
     """
-    backend = None
-    for x in inputs:
-        if isinstance(x, Tensor):
-            if backend is None:
-                backend = x._backend
-            elif x._backend is not backend:
-                raise device_error(op, inputs)
-    if backend is None:  # no tensor among the inputs: the first is a constant
-        inputs = (_constant(inputs[0]), *inputs[1:])
-        backend = inputs[0]._backend
+    backend, inputs = placed(op, inputs)
     pkey, keyed = freeze(params) if params else ((), True)
     rules = op.vjps if MODE.get().grad else None
     ins = []
