@@ -3,7 +3,8 @@
 1. A chain of 10 elementwise ops (GELU's tanh form plus a sine) on 20 million float32 values,
    inference (no gradient): ``0.5 * x * (1 + tanh(c * (x + 0.044715 * x**3))) + sin(x)``.
 2. One training step of an MLP (784-512-512-10, batch 128, softmax cross-entropy, SGD):
-   forward, loss, backward and update, under ``with anygrad.lazy():`` or eagerly.
+   forward, loss, backward and update, under ``with anygrad.lazy():`` or eagerly; then eager
+   mode against itself, which shows how far apart two equal runs land (the noise floor).
 
 Peak memory is tracemalloc's (NumPy reports its buffers to it) above what was allocated
 before the call. Run: ``python bench/lazy.py`` (``--size`` to change the chain's length).
