@@ -367,6 +367,23 @@ def test_bad_inputs_behave_as_in_eager(backend):
     np.testing.assert_allclose(x.grad.numpy(), 4.0)
 
 
+def test_transfers_are_deferred_and_gradients_flow_back(two_devices):
+    a, b = two_devices
+    x = ag.Tensor([1.0, 2.0, 3.0], device=a)
+    with ag.lazy():
+        h = ag.exp(x) * 2          # on a, deferred
+        y = h.to(b)                # h is computed (a plan runs on one backend); the copy waits
+        assert not pending(h) and pending(y) and y.device == b and y.dtype == h.dtype
+        z = (y * ag.Tensor([1.0, 2.0, 3.0], device=b)).sum()
+        assert pending(z) and z.device == b
+        with ag.no_grad():
+            unused = x.to(b)       # never asked for: never copied
+        z.backward()
+    assert pending(unused) and x.grad.device == a
+    np.testing.assert_allclose(y.numpy(), 2 * np.exp([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0, 3.0]) * [1.0, 2.0, 3.0])
+
+
 def test_value_errors_surface_at_realize_naming_the_op():
     x = ag.Tensor(np.arange(6.0).reshape(2, 3))
     with ag.lazy():

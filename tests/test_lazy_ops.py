@@ -184,8 +184,9 @@ def test_abstract_evaluation_matches_eager_for_every_op(backend):
 
 
 def test_every_op_has_a_rule_or_runs_eagerly():
-    """Every op is deferred but device transfers and writes; an op without a rule (a user's
-    own, say) still works in lazy mode: it runs at once, joining the graph."""
+    """Every op has a shape rule but writes and transfers (``to`` defers itself); an op
+    without a rule (a user's own, say) still works in lazy mode: it runs at once, joining
+    the graph."""
     from anygrad.autograd.function import apply
     without = sorted({op.name for op in reachable_ops().values() if rule_for(op) is None})
     assert without == ["setitem", "to"]

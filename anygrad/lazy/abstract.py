@@ -365,7 +365,7 @@ RULES: dict[str, Rule] = {
     "slogdet": _linalg(_batch), "solve": _linalg(_solve), "pinv": _linalg(_pinv),
     "matrix_rank": _linalg(lambda x, **p: _batch(x, square=False)),
 }
-# ``to`` (a copy between devices) and ``setitem`` (a write) run at once in lazy mode too.
+# ``setitem`` (a write) runs at once in lazy mode; ``to`` defers itself (``ops.transfer``).
 
 
 def rule_for(op: Op) -> Rule | None:

@@ -147,16 +147,24 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
             _avals[key] = aval
     if aval is _FAILED:
         return run_eagerly(op, inputs, params)  # raises eager mode's error, or computes
+    return deferred(op, backend, tuple(ins), params, pkey, aval,
+                    tuple(parents) if tracked else None)
+
+
+def deferred(op: Op, backend: Any, ins: tuple, params: dict, pkey: Any, aval: tuple,
+             parents: tuple | None) -> LazyTensor:
+    """A new deferred tensor on ``backend``: ``op`` of ``ins`` (nodes, arrays, scalars) will
+    give it the shape and dtype ``aval``; ``parents`` (None: no gradient) link the graph."""
     t = _new(LazyTensor)
     t._backend = backend
     t._g = None
-    if tracked:
-        link(t, op, tuple(parents), (), params)
+    if parents is not None:
+        link(t, op, parents, (), params)
     else:
         t._rg = False
         t._op = None
         t._seq = next(_sequence)
-    t._args = Node(op, tuple(ins), params, pkey, aval[0], aval[1], weakref.ref(t), t._seq)
+    t._args = Node(op, ins, params, pkey, aval[0], aval[1], weakref.ref(t), t._seq)
     return t
 
 
