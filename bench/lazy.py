@@ -101,14 +101,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    fuser = ag.backends.get("cpu").fuser()
-    try:
+    fuser = ag.backends.get("cpu").fuser()  # ANYGRAD_CPU_FUSER=numpy (default), numexpr, none
+    if fuser is None:
+        fusion = "none (lazy mode runs the ops one by one)"
+    elif type(fuser).__name__ == "NumexprFuser":
         import numexpr
         fusion = f"numexpr {numexpr.__version__}, {numexpr.get_num_threads()} threads"
-    except ImportError:
-        fusion = "none (numexpr is not installed: lazy mode runs the ops one by one)"
+    else:
+        fusion = "NumPy ufuncs over cache-sized blocks"
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} cores; fusion: {fusion if fuser else 'none'}")
+          f"{os.cpu_count()} cores; fusion: {fusion}")
 
     x = ag.Tensor(np.random.default_rng(0).standard_normal(args.size).astype(np.float32))
     eager = run_chain(x, False)

@@ -1,4 +1,5 @@
-"""Fusion of elementwise chains: numexpr on the CPU, CUDA source for CuPy (compile-checked)."""
+"""Fusion of elementwise chains: blockwise NumPy or numexpr on the CPU, CUDA source for CuPy
+(compile-checked)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ import pytest
 
 import anygrad as ag
 from anygrad import backends
-from anygrad.backends import fusion_cupy
+from anygrad.backends import fusion_blocked, fusion_cupy
 from anygrad.lazy import pending
 from anygrad.lazy.fusion import Program
 from anygrad.lazy.plan import build
 from anygrad.lazy.schedule import trace
 
-ne = pytest.importorskip("numexpr", reason="numexpr (the CPU fuser) is not installed")
-N = 1 << 15  # above the numexpr fuser's minimum size
+N = 1 << 15  # above the fusers' minimum sizes (the NumPy fuser's lowered by ``cpu_fuser``)
 
 
 def plan_of(t):
@@ -33,15 +33,32 @@ def gelu_sin(x):
     return 0.5 * x * (1 + ag.tanh(0.7978845608 * (x + 0.044715 * x ** 3))) + ag.sin(x)
 
 
+@pytest.fixture(params=["numpy", "numexpr"])
+def cpu_fuser(request, monkeypatch):
+    """Each CPU fuser in turn (``ANYGRAD_CPU_FUSER``), fusing arrays of ``N`` elements."""
+    if request.param == "numexpr":
+        pytest.importorskip("numexpr", reason="numexpr (an optional CPU fuser) is not installed")
+    monkeypatch.setenv("ANYGRAD_CPU_FUSER", request.param)
+    monkeypatch.setattr(fusion_blocked.BlockedFuser, "min_size", N // 2)
+    fuser = backends.get("cpu").fuser()
+    assert type(fuser).__module__.endswith(request.param if request.param == "numexpr"
+                                           else "blocked")
+    ag.lazy.clear_cache()  # plans hold their fuser's kernels
+    yield fuser
+    ag.lazy.clear_cache()
+
+
 @pytest.fixture
 def no_fuser(monkeypatch):
     def off():
-        monkeypatch.setattr(type(backends.get("cpu")), "fuser", lambda self: None)
-    return off
+        monkeypatch.setenv("ANYGRAD_CPU_FUSER", "none")
+        ag.lazy.clear_cache()
+    yield off
+    ag.lazy.clear_cache()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_and_unfused_agree_and_keep_the_dtype(dtype, no_fuser):
+def test_fused_and_unfused_agree_and_keep_the_dtype(dtype, cpu_fuser, no_fuser):
     x = ag.Tensor(np.linspace(-3, 3, N), dtype=dtype)
     eager = gelu_sin(x).numpy()
     with ag.lazy(), ag.no_grad():
@@ -60,7 +77,7 @@ def test_fused_and_unfused_agree_and_keep_the_dtype(dtype, no_fuser):
     np.testing.assert_allclose(unfused, eager, rtol=tol, atol=tol)  # in place: other SIMD paths
 
 
-def test_fusion_stops_at_tensors_users_hold_and_at_saved_values():
+def test_fusion_stops_at_tensors_users_hold_and_at_saved_values(cpu_fuser):
     x = ag.Tensor(np.linspace(0.1, 1, N))
     with ag.lazy(), ag.no_grad():
         a = ag.exp(x) * 2
@@ -78,17 +95,18 @@ def test_fusion_stops_at_tensors_users_hold_and_at_saved_values():
     np.testing.assert_allclose(w.grad.numpy(), 2 * np.exp(w.numpy()))
 
 
-def test_every_numexpr_op_agrees_with_eager():
-    from anygrad.backends.fusion_numexpr import TEMPLATES
+BINARY = {"add", "subtract", "multiply", "divide", "pow", "atan2", "maximum", "minimum",
+          "logaddexp", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal"}
+
+
+def test_every_fused_op_agrees_with_eager(cpu_fuser):
     rng = np.random.default_rng(0)
     x = ag.Tensor(rng.uniform(0.2, 0.8, N).astype(np.float32))
     y = ag.Tensor(rng.uniform(1.1, 1.9, N).astype(np.float32))
-    for name in TEMPLATES:
+    for name in sorted(cpu_fuser.ops):
         fn = getattr(ag, name)
         args = (x > 0.5, x, y) if name == "where" else (
-            (x, y) if name in ("add", "subtract", "multiply", "divide", "pow", "atan2")
-            or name in ("less", "less_equal", "greater", "greater_equal", "equal", "not_equal")
-            else (y if name == "acosh" else x,))
+            (x, y) if name in BINARY else (y if name == "acosh" else x,))
         cmp = fn(*args).dtype == ag.bool
         eager = ag.where(fn(*args), x, y) if cmp else fn(*args) * 2
         with ag.lazy(), ag.no_grad():
@@ -99,7 +117,25 @@ def test_every_numexpr_op_agrees_with_eager():
         np.testing.assert_allclose(got, eager.numpy(), rtol=2e-6, atol=1e-6, err_msg=name)
 
 
-def test_without_numexpr_lazy_mode_runs_op_by_op(no_fuser):
+def test_the_numpy_fuser_computes_eager_values_blockwise(monkeypatch):
+    """Blocks of the flattened arrays, or whole arrays where inputs broadcast: the same
+    ufuncs in the same order, so the very values eager mode gives."""
+    monkeypatch.setenv("ANYGRAD_CPU_FUSER", "numpy")
+    monkeypatch.setattr(fusion_blocked, "BLOCK", 1000)  # several blocks and a ragged last one
+    monkeypatch.setattr(fusion_blocked.BlockedFuser, "min_size", 16)
+    ag.lazy.clear_cache()
+    x = ag.Tensor(np.linspace(-2, 2, 4500).reshape(90, 50), dtype="float32")
+    bias = ag.Tensor(np.linspace(0, 1, 50), dtype="float32")
+    for f in (gelu_sin, lambda t: ag.where(t > 0, ag.tanh(t) * t ** 3, t * 0.5) + bias,
+              lambda t: ag.maximum(ag.exp(t) - 1, 0.0) ** 2):
+        want = f(x).numpy()
+        with ag.lazy(), ag.no_grad():
+            y = f(x)
+            assert plan_of(y).fused >= 1
+        np.testing.assert_array_equal(y.numpy(), want)
+
+
+def test_without_a_fuser_lazy_mode_runs_op_by_op(no_fuser):
     no_fuser()
     assert backends.get("cpu").fuser() is None
     x = ag.Tensor(np.linspace(-1, 1, N))
@@ -186,6 +222,7 @@ def test_generated_cuda_source_compiles(index, tmp_path):
 def test_cuda_source_for_a_real_graph_compiles(tmp_path, monkeypatch):
     """The program the planner builds for the GELU chain, as CUDA, compiles."""
     seen = []
+    monkeypatch.setattr(fusion_blocked.BlockedFuser, "min_size", N // 2)
     fuser = backends.get("cpu").fuser()
     real = type(fuser).compile
     monkeypatch.setattr(type(fuser), "compile", lambda self, p: seen.append(p) or real(self, p))

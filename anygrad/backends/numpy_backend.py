@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import array_api_compat.numpy as xp
@@ -39,8 +40,16 @@ class NumpyBackend(Backend):
         return z
 
     def fuser(self) -> Any:
-        from .fusion_numexpr import fuser
-        return fuser()  # None without numexpr
+        """The CPU fuser ``ANYGRAD_CPU_FUSER`` names: ``numpy`` (the default: blockwise NumPy
+        ufuncs, the values eager mode computes), ``numexpr`` (when installed) or ``none``."""
+        choice = os.environ.get("ANYGRAD_CPU_FUSER", "numpy")
+        if choice == "numexpr":
+            from .fusion_numexpr import fuser
+            return fuser()  # None without numexpr
+        if choice == "none":
+            return None
+        from .fusion_blocked import fuser
+        return fuser()
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.array(array, copy=True)

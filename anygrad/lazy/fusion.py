@@ -4,7 +4,7 @@ A group is a tree of elementwise ops of one float dtype (bool inside, for compar
 ``where`` conditions) whose inner results nobody else reads: each inner op has a single
 consumer, in the group, with the group's shape; its tensor is gone (no user holds it) and no
 backward needs it. The group's body is a :class:`Program`, which the backend's fuser turns
-into a kernel (numexpr on the CPU, a CuPy ``ElementwiseKernel`` on GPUs).
+into a kernel (blockwise NumPy or numexpr on the CPU, a CuPy ``ElementwiseKernel`` on GPUs).
 """
 
 from __future__ import annotations

@@ -27,11 +27,13 @@ def unary(name: str, rule: Rule | None, doc: str = "") -> Callable[[Any], Any]:
     return _public(unary_fn(op), op, doc or f"Elementwise ``{name}``.")
 
 
-def binary(name: str, rule_x: Rule | None, rule_y: Rule | None = None,
-           doc: str = "") -> Callable[[Any, Any], Any]:
-    """The public function of the elementwise op ``xp.<name>`` with one rule per input."""
+def binary(name: str, rule_x: Rule | None, rule_y: Rule | None = None, doc: str = "",
+           forward: Callable[..., Any] | None = None) -> Callable[[Any, Any], Any]:
+    """The public function of the elementwise op ``xp.<name>`` (or of ``forward(xp, x, y)``,
+    which computes the same) with one rule per input."""
     vjps = None if rule_x is None else (rule_x, rule_y)
-    op = Op(name, _named(name, 2), vjps, elementwise=True, xp_name=name)
+    op = Op(name, forward or _named(name, 2), vjps, elementwise=True,
+            xp_name=None if forward else name)
     return _public(binary_fn(op), op, doc or f"Elementwise ``{name}``, broadcasting both.")
 
 

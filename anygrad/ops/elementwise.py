@@ -83,7 +83,17 @@ def _pow_exponent(xp, g, out, x, y):
     return g * xp.where(x == 0, 0.0, out * xp.log(x))
 
 
-pow = binary("pow", lambda xp, g, out, x, y: g * y * x ** (y - 1), _pow_exponent)
+def _pow(xp, x, y):
+    """``xp.pow``, with a cube multiplied out: NumPy's pow takes ten times as long as two
+    products, which round at most an ulp apart from it."""
+    if (type(y) is int or type(y) is float) and y == 3 and hasattr(x, "dtype") \
+            and x.dtype != xp.bool:
+        return x * x * x
+    return xp.pow(x, y)
+
+
+pow = binary("pow", lambda xp, g, out, x, y: g * y * x ** (y - 1), _pow_exponent,
+             forward=_pow)
 # Ties share the gradient equally, as in PyTorch: (sign(x - y) + 1) / 2 is 1 where x wins,
 # 0 where it loses, 1/2 at a tie (3x faster than nested wheres; ReLU as maximum(x, 0) is hot).
 maximum = binary("maximum",
