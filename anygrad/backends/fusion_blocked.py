@@ -5,8 +5,8 @@ ufunc writing into a small scratch block (``out=``), the last into the result. T
 its inputs from memory once and writes its result once, with no temporaries the size of the
 arrays, and every value is the one eager mode computes (the same ufuncs, in the same order).
 Arrays that are not all of the result's shape and C-contiguous (a broadcast bias, a view) are
-evaluated whole instead, with the same ops. An integer power 2 or 3 of a kernel is multiplied
-out, as eager mode's ``pow`` does.
+evaluated whole instead, with the same ops. A power 2 or 3 is multiplied out, as eager mode's
+``pow`` (and NumPy's own, for squares) does.
 """
 
 from __future__ import annotations

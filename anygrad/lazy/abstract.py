@@ -190,7 +190,7 @@ def getitem(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def same_shape(op: Op, backend: Any, avals: list, params: dict) -> tuple:
-    """The input's shape (flip, roll, sort, argsort, tril, triu, copy)."""
+    """The first input's shape (flip, roll, sort, argsort, tril, triu, copy, isin)."""
     return avals[0].shape, probe_dtype(op, backend, avals, params, ones=True)
 
 
@@ -248,10 +248,6 @@ def searchsorted(op: Op, backend: Any, avals: list, params: dict) -> tuple:
     if len(x1.shape) != 1:
         raise ValueError("searchsorted: x1 must be one-dimensional")
     return x2.shape, probe_dtype(op, backend, avals, params, ones=True)
-
-
-def isin(op: Op, backend: Any, avals: list, params: dict) -> tuple:
-    return avals[0].shape, probe_dtype(op, backend, avals, params, ones=True)
 
 
 def _fft_shape(op: Op, x: Aval, s: Any, axes: tuple) -> tuple:
@@ -359,7 +355,7 @@ RULES: dict[str, Rule] = {
     **dict.fromkeys(("flip", "roll", "sort", "argsort", "tril", "triu", "copy"), same_shape),
     "cumulative_sum": cumulative, "cumulative_prod": cumulative, "diagonal": diagonal,
     "repeat": repeat, "take": take, "take_along_axis": take_along_axis,
-    "searchsorted": searchsorted, "isin": isin,
+    "searchsorted": searchsorted, "isin": same_shape,
     **dict.fromkeys(("fftn", "ifftn", "rfftn", "irfftn"), fft),
     "inv": _linalg(_square), "cholesky": _linalg(_square), "det": _linalg(_batch),
     "slogdet": _linalg(_batch), "solve": _linalg(_solve), "pinv": _linalg(_pinv),
