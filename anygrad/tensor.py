@@ -124,23 +124,23 @@ class Tensor:
         if not self._rg:
             raise GraphError("backward() on a tensor that does not require grad (a constant, "
                              "or computed under no_grad)")
-        xp = self._backend.xp
+        engine.backward(self, self._seed(grad, self.data.dtype), retain_graph)
+
+    def _seed(self, grad: Any, dtype: Any) -> Any:
+        """The array ``backward(grad)`` starts from, for this tensor of native ``dtype``."""
         if grad is None:
-            seed = self._backend.ones(self.data.shape, self.data.dtype)
+            return self._backend.ones(self.shape, dtype)
+        if isinstance(grad, Tensor):
+            if grad._backend is not self._backend:
+                raise backends.DeviceError(f"backward: grad is on {grad.device}, the tensor "
+                                           f"on {self.device}")
+            seed = grad.data
         else:
-            if isinstance(grad, Tensor):
-                if grad._backend is not self._backend:
-                    raise backends.DeviceError(f"backward: grad is on {grad.device}, the tensor "
-                                               f"on {self.device}")
-                seed = grad.data
-            else:
-                seed = self._backend.asarray(grad)
-            if tuple(seed.shape) != self.shape:
-                raise ShapeError(f"backward: grad has shape {tuple(seed.shape)}, the tensor "
-                                 f"{self.shape}")
-            if seed.dtype != self.data.dtype:
-                seed = xp.astype(seed, self.data.dtype)
-        engine.backward(self, seed, retain_graph)
+            seed = self._backend.asarray(grad)
+        if tuple(seed.shape) != self.shape:
+            raise ShapeError(f"backward: grad has shape {tuple(seed.shape)}, the tensor "
+                             f"{self.shape}")
+        return seed if seed.dtype == dtype else self._backend.xp.astype(seed, dtype)
 
     def _accumulate(self, g: Any) -> None:
         if self.grad is None:

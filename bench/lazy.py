@@ -2,12 +2,17 @@
 
 1. A chain of 10 elementwise ops (GELU's tanh form plus a sine) on 20 million float32 values,
    inference (no gradient): ``0.5 * x * (1 + tanh(c * (x + 0.044715 * x**3))) + sin(x)``.
-2. One training step of an MLP (784-512-512-10, batch 128, softmax cross-entropy, SGD):
+2. The same chain trained: ``chain(x).sum().backward()`` on a fifth of the values (lazy mode
+   plans forward and backward as one graph).
+3. One training step of an MLP (784-512-512-10, batch 128, softmax cross-entropy, SGD):
    forward, loss, backward and update, under ``with anygrad.lazy():`` or eagerly; then eager
    mode against itself, which shows how far apart two equal runs land (the noise floor).
 
-Peak memory is tracemalloc's (NumPy reports its buffers to it) above what was allocated
-before the call. Run: ``python bench/lazy.py`` (``--size`` to change the chain's length).
+The time column is the median, over rounds that run both back to back, of lazy's time over
+eager's (the ms columns are best times); peak memory is tracemalloc's (NumPy reports its
+buffers to it) above what was allocated before the call.
+
+Run: ``python bench/lazy.py`` (``--size`` to change the chain's length).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import gc
 import os
 import platform
+import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -37,6 +43,13 @@ def chain(x: ag.Tensor) -> ag.Tensor:
 def run_chain(x: ag.Tensor, lazy: bool) -> np.ndarray:
     with ag.mode("lazy" if lazy else "eager"), ag.no_grad():
         return chain(x).realize().data
+
+
+def train_chain(x: ag.Tensor, lazy: bool) -> np.ndarray:
+    with ag.mode("lazy" if lazy else "eager"):
+        chain(x).sum().backward()
+    g, x.grad = x.grad.data, None
+    return g
 
 
 def mlp(seed: int = 0) -> tuple[list[ag.Tensor], np.ndarray, np.ndarray]:
@@ -71,19 +84,24 @@ def train_step(params: list[ag.Tensor], x0: np.ndarray, onehot0: np.ndarray,
 
 
 def measure(eager: Callable[[], object], lazy: Callable[[], object],
-            repeats: int) -> tuple[float, float, float, float]:
-    """Best seconds and peak bytes (above the start) of ``eager`` and ``lazy``, interleaved so
-    both run on the same allocator and cache state (glibc's heap history alone can add or
-    remove thousands of page faults a step), each going first in every other round (the
-    second of a pair runs on caches the first has cooled: about 0.5% here)."""
+            repeats: int) -> tuple[float, float, float, float, float]:
+    """Best seconds of ``eager`` and ``lazy``, the median of their ratio over rounds, and peak
+    bytes (above the start). The two run back to back in each round, each going first in every
+    other round (the second of a pair runs on caches the first has cooled: about 0.5% here),
+    so both see the same allocator and cache state and the same load on a shared machine:
+    the median of paired ratios moves far less between runs than a ratio of best times."""
     best = [float("inf")] * 2
+    ratios = []
     for r in range(repeats):
+        took = [0.0, 0.0]
         for k in ((0, 1) if r % 2 == 0 else (1, 0)):
             fn = (eager, lazy)[k]
             gc.collect()
             t0 = time.perf_counter()
             fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
+            took[k] = time.perf_counter() - t0
+            best[k] = min(best[k], took[k])
+        ratios.append(took[1] / took[0])
     peaks = []
     for fn in (eager, lazy):
         gc.collect()
@@ -92,7 +110,7 @@ def measure(eager: Callable[[], object], lazy: Callable[[], object],
         fn()
         peaks.append(tracemalloc.get_traced_memory()[1] - base)
         tracemalloc.stop()
-    return best[0], best[1], peaks[0], peaks[1]
+    return best[0], best[1], statistics.median(ratios), peaks[0], peaks[1]
 
 
 def main() -> None:
@@ -119,9 +137,17 @@ def main() -> None:
     assert lazy.dtype == np.float32 and err < 1e-5, err
     del eager, lazy
     rows = []
-    te, tl, me, ml = measure(lambda: run_chain(x, False), lambda: run_chain(x, True),
-                             args.repeats)
-    rows.append((f"chain of 10 ops, {args.size:,} float32", te, tl, me, ml))
+    rows.append((f"chain of 10 ops, {args.size:,} float32",
+                 *measure(lambda: run_chain(x, False), lambda: run_chain(x, True), args.repeats)))
+
+    x = ag.Tensor(x.data[:args.size // 5])
+    eager, lazy = train_chain(x, False), train_chain(x, True)
+    err = float(np.max(np.abs(eager - lazy)))
+    assert lazy.dtype == np.float32 and err < 1e-5, err
+    del eager, lazy
+    rows.append((f"  trained, {args.size // 5:,} float32",
+                 *measure(lambda: train_chain(x, False), lambda: train_chain(x, True),
+                          args.repeats)))
 
     p_eager, x0, onehot = mlp()
     p_lazy = [ag.Tensor(p.numpy()) for p in p_eager]
@@ -130,17 +156,17 @@ def main() -> None:
         a, b = train_step(p_eager, x0, onehot, False), train_step(p_lazy, x0, onehot, True)
         assert abs(a - b) < 1e-4 * max(1.0, abs(a)), (a, b)
         train_step(p_twin, x0, onehot, False)
-    te, tl, me, ml = measure(lambda: train_step(p_eager, x0, onehot, False),
-                             lambda: train_step(p_lazy, x0, onehot, True), 20 * args.repeats)
-    rows.append(("MLP step 784-512-512-10, batch 128", te, tl, me, ml))
-    te, tl, me, ml = measure(lambda: train_step(p_eager, x0, onehot, False),
-                             lambda: train_step(p_twin, x0, onehot, False), 20 * args.repeats)
-    rows.append(("  the same, eager twice (noise floor)", te, tl, me, ml))
+    rows.append(("MLP step 784-512-512-10, batch 128",
+                 *measure(lambda: train_step(p_eager, x0, onehot, False),
+                          lambda: train_step(p_lazy, x0, onehot, True), 80 * args.repeats)))
+    rows.append(("  the same, eager twice (noise floor)",
+                 *measure(lambda: train_step(p_eager, x0, onehot, False),
+                          lambda: train_step(p_twin, x0, onehot, False), 80 * args.repeats)))
 
     print(f"{'':40} {'eager ms':>9} {'lazy ms':>9} {'time':>6}   {'eager MB':>9} "
           f"{'lazy MB':>9} {'memory':>6}")
-    for name, te, tl, me, ml in rows:
-        print(f"{name:40} {te * 1e3:9.2f} {tl * 1e3:9.2f} {tl / te:5.2f}x   {me / 2**20:9.1f} "
+    for name, te, tl, ratio, me, ml in rows:  # time: the median of paired ratios
+        print(f"{name:40} {te * 1e3:9.2f} {tl * 1e3:9.2f} {ratio:5.3f}x  {me / 2**20:9.1f} "
               f"{ml / 2**20:9.1f} {ml / me:5.2f}x")
     print(f"plan cache: {ag.lazy.stats.hits} hits, {ag.lazy.stats.misses} misses")
 

@@ -20,6 +20,9 @@ class Backend:
     name: str = "generic"
     #: The backend can write results into existing buffers (``out=``).
     supports_out: bool = False
+    #: Lazy mode recycles buffers from this many bytes on (smaller ones cost the library's
+    #: allocator less than ``out=`` costs a call).
+    recycle_from: int = 0
     #: A context manager every computation on this backend runs inside (CuPy: the GPU's
     #: ``cupy.cuda.Device``), or None when the library needs none.
     context: Any = None

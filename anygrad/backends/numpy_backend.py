@@ -10,14 +10,17 @@ import numpy as np
 
 from .base import Backend
 from .device import Device
+from .host_memory import steady_heap
 
 
 class NumpyBackend(Backend):
     name = "numpy"
     supports_out = True
+    recycle_from = 1 << 12  # a few hundred values: a new array costs less than ``out=``
 
     def __init__(self, device: Device):
         super().__init__(xp, device, "cpu")
+        steady_heap()  # freed buffers stay for the next step (see host_memory)
 
     def _native_dtype(self, name: str) -> Any:
         return np.dtype(name)

@@ -1,10 +1,11 @@
 """Lazy mode: deferred graphs, ``realize()``, and a graph optimiser.
 
 ``with anygrad.lazy():`` makes every op return at once a deferred tensor whose shape and
-dtype are known (:mod:`.abstract`); its value is computed when needed (:mod:`.realize`):
+dtype are known (:mod:`.abstract`); its value is computed when needed (:mod:`.schedule`):
 each node once, dead branches skipped, equal sub-expressions shared, buffers released and
 reused, elementwise chains fused into one kernel (:mod:`.fusion`, with the backend's fuser),
 and the schedule of a graph seen before taken from the plan cache (:mod:`.cache`).
+``backward()`` plans forward and backward as one graph (:mod:`.backward`).
 
 This package is callable: ``anygrad.lazy()`` is the lazy-mode block (and decorator) of
 :mod:`anygrad.modes`, so the mode and its machinery share one name.

@@ -14,7 +14,7 @@ import math
 import weakref
 from typing import Any
 
-from ..autograd.function import _sequence, apply, as_operand, link, placed
+from ..autograd.function import _sequence, apply, as_operand, placed
 from ..autograd.op import Op
 from ..modes import MODE
 from ..tensor import Tensor
@@ -85,9 +85,8 @@ class LazyTensor(Tensor):
         return self
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        from .schedule import realize
-        realize((self, grad) if isinstance(grad, LazyTensor) else (self,))
-        Tensor.backward(self, grad, retain_graph)
+        from .backward import backward
+        backward(self, grad, retain_graph)
 
     def clear_graph(self) -> None:
         self.realize()
@@ -100,6 +99,7 @@ def pending(x: Any) -> bool:
 
 
 _FAILED = object()  # the abstract rule refused this signature: run eagerly
+_NUMBERS = frozenset({int, float, bool, complex})
 _avals: dict[tuple, Any] = {}  # (op, backend, params key, inputs' shapes/dtypes) -> aval
 
 
@@ -119,9 +119,15 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     tracked = False
     sig: list = [op, pkey, backend]
     for i, x in enumerate(inputs):  # what the node reads, and what abstract evaluation needs
-        if type(x) is LazyTensor:
+        tx = type(x)
+        if tx is LazyTensor:
             a = x._args
             sig += (a.shape, a.dtype)
+        elif tx in _NUMBERS:  # (as_operand leaves them as they are)
+            sig.append((tx, x))
+            ins.append(x)
+            parents.append(None)
+            continue
         elif isinstance(x, Tensor):
             a = _DATA.__get__(x)
             sig += (tuple(a.shape), a.dtype)
@@ -158,14 +164,42 @@ def deferred(op: Op, backend: Any, ins: tuple, params: dict, pkey: Any, aval: tu
     t = _new(LazyTensor)
     t._backend = backend
     t._g = None
-    if parents is not None:
-        link(t, op, parents, (), params)
+    t._seq = seq = next(_sequence)
+    if parents is not None:  # (link's stores, inline: this runs for every op)
+        t._rg = True
+        t._op = op
+        t._parents = parents
+        t._params = params
     else:
         t._rg = False
         t._op = None
-        t._seq = next(_sequence)
-    t._args = Node(op, ins, params, pkey, aval[0], aval[1], weakref.ref(t), t._seq)
+    node = t._args = _new(Node)  # (Node's stores, inline)
+    node.op, node.inputs, node.params, node.pkey = op, ins, params, pkey
+    node.shape, node.dtype, node.ref, node.seq, node.value = aval + (weakref.ref(t), seq, None)
     return t
+
+
+def _shell(backend: Any, node: Node) -> LazyTensor:
+    t = _new(LazyTensor)
+    t._backend, t._g, t._rg, t._op, t._seq, t._args = backend, None, False, None, node.seq, node
+    node.ref = weakref.ref(t)
+    return t
+
+
+def known(value: Any, backend: Any) -> LazyTensor:
+    """A deferred tensor that has its ``value`` already, without a gradient: ops on it record
+    a graph that reads ``value`` as a leaf, and asking for its data goes through ``realize``
+    (which counts the request: see ``schedule.runs``)."""
+    node = Node(None, (), {}, (), tuple(value.shape), value.dtype, None, next(_sequence))
+    node.value = value
+    return _shell(backend, node)
+
+
+def holder(node: Node, backend: Any) -> LazyTensor:
+    """The tensor of the pending ``node``: the one recorded with it, or (once that is gone) a
+    new one without a gradient."""
+    t = node.ref()
+    return t if t is not None and t._args is node else _shell(backend, node)
 
 
 def _abstract(op: Op, backend: Any, inputs: tuple, ins: list, params: dict) -> Any:

@@ -9,6 +9,7 @@ reads the current values. Input references are ints: ``i >= 0`` the result of no
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from operator import itemgetter
 from typing import Any
@@ -27,7 +28,7 @@ FRESH = frozenset({
     "logaddexp", "sign", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
     "where", "matmul", "concat", "stack", *REDUCTIONS})
 # Merging two equal nodes is safe for these families (pure functions of their inputs).
-_PURE = FRESH | {
+PURE = FRESH | {
     "reshape", "permute_dims", "broadcast_to", "astype", "getitem", "flip", "roll", "sort",
     "argsort", "tril", "triu", "cumulative_sum", "cumulative_prod", "diagonal", "take",
     "take_along_axis", "searchsorted", "isin", "repeat", "fftn", "ifftn", "rfftn", "irfftn",
@@ -36,19 +37,22 @@ _PURE = FRESH | {
 
 
 class Step:
-    """Compute one node (``kernel`` None) or one fused group, then release buffers."""
+    """Compute one node (``kernel`` None) or one fused group, then release buffers. ``params``
+    are the node's as planned (none holding arrays), for runs that have no node of their own
+    (see ``schedule.execute``)."""
 
-    __slots__ = ("node", "args", "kernel", "out_key", "frees_before", "frees", "fills", "slots",
+    __slots__ = ("node", "op", "params", "args", "kernel", "out_key", "frees", "fills", "slots",
                  "gather", "call")
 
-    def __init__(self, node: int, args: tuple, kernel: Any = None):
-        self.node, self.args, self.kernel = node, args, kernel
+    def __init__(self, node: int, op: Any, params: dict, args: tuple, kernel: Any = None):
+        self.node, self.op, self.params, self.args, self.kernel = node, op, params, args, kernel
         self.slots: tuple = ()  # where each arg lies in the run's values (see ``Plan.consts``)
         self.gather: Any = None  # values -> the args tuple (an itemgetter of ``slots``)
         self.call: Any = None  # ``xp.<name>`` for an op that is exactly that (``Op.xp_name``)
         self.out_key: tuple | None = None  # (shape, dtype) of a recycled buffer to write into
-        self.frees_before: list[tuple[int, bool]] = []  # (node, recyclable), freed first
-        self.frees: list[tuple[int, bool]] = []
+        # (node, (shape, dtype) of its buffer to recycle, or None): results to let go of after
+        # the step (not before: NumPy's sign written over its own input runs 7x slower)
+        self.frees: list[tuple[int, tuple | None]] = []
         self.fills: list[tuple[int, bool]] = []  # (node, saves its inputs) tensors to fill
 
 
@@ -56,11 +60,13 @@ class Plan:
     """The steps of a realization. A run keeps its values in one list: the ``n`` nodes'
     results, then the leaf arrays, then ``consts`` (the Python scalars the nodes read)."""
 
-    __slots__ = ("steps", "fused", "merged", "n", "consts")
+    __slots__ = ("steps", "fused", "merged", "n", "consts", "canon")
 
-    def __init__(self, steps: list[Step], fused: int, merged: int, n: int, consts: tuple):
+    def __init__(self, steps: list[Step], fused: int, merged: int, n: int, consts: tuple,
+                 canon: list[int]):
         self.steps, self.fused, self.merged, self.n = steps, fused, merged, n
         self.consts = consts
+        self.canon = canon  # node -> the node whose value it shares (itself, unless merged)
 
 
 def _gatherer(slots: tuple) -> Any:
@@ -69,6 +75,20 @@ def _gatherer(slots: tuple) -> Any:
         k, = slots
         return lambda vals: (vals[k],)
     return itemgetter(*slots) if slots else lambda vals: ()
+
+
+_NEUTRAL = {"subtract": 0, "multiply": 1, "divide": 1}  # x op n is x for every float x
+
+
+def _identity(name: str, crefs: tuple, nodes: list, i: int) -> bool:
+    """Whether node ``i`` gives its first input's value unchanged (the right operand a
+    Python number that leaves every value, even -0.0 and nan, as it is; the same dtype)."""
+    n = _NEUTRAL.get(name)
+    if n is None or len(crefs) != 2:
+        return False
+    x, y = crefs
+    return (type(x) is int and x >= 0 and type(y) is tuple and y[0] in (int, float)
+            and y[1] == n and nodes[x].dtype == nodes[i].dtype)
 
 
 class GraphView:
@@ -84,10 +104,12 @@ class GraphView:
         self.canon = list(range(n))
         self.crefs: list[tuple] = [()] * n
         seen: dict = {}
-        for i, (op, pkey, refs, _) in enumerate(descs):
+        for i, (op, pkey, refs, held) in enumerate(descs):
             crefs = tuple(self.canon[r] if type(r) is int and r >= 0 else r for r in refs)
             self.crefs[i] = crefs
-            if type(pkey) is not Unkeyed and (op.elementwise or op.name in _PURE):
+            if not held and _identity(op.name, crefs, nodes, i):
+                self.canon[i] = crefs[0]  # x - 0, x * 1, x / 1: x itself, to the bit
+            elif type(pkey) is not Unkeyed and (op.elementwise or op.name in PURE):
                 self.canon[i] = seen.setdefault((op, pkey, crefs), i)
         self.flags = [0] * n  # 0: no tensor holds it, 1: held, 2: held and saves its inputs
         self.fills: dict[int, list[tuple[int, bool]]] = defaultdict(list)
@@ -122,15 +144,19 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
             inner.update(members[:-1])
     steps: list[Step] = []
     kinds: dict[int, str] = {}  # node -> "fused" | "fresh" | "other": who made its buffer
+
+    def params(i: int) -> dict:  # (not arrays: a plan must not keep a graph's data alive)
+        return {} if type(descs[i][1]) is Unkeyed else nodes[i].params
+
     for i in g.live:
         if i in kernels:
             kernel, refs = kernels[i]
-            steps.append(Step(i, refs, kernel))
+            steps.append(Step(i, g.ops[i], params(i), refs, kernel))
             kinds[i] = "fused"
             continue
         if i in inner:
             continue
-        steps.append(Step(i, g.crefs[i]))
+        steps.append(Step(i, g.ops[i], params(i), g.crefs[i]))
         op = g.ops[i]
         kinds[i] = "fresh" if op.xp_name and op.name in FRESH else "other"
     # buffer lifetimes: free a result no tensor holds after its last reader
@@ -139,21 +165,23 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
         for r in step.args:
             if type(r) is int and r >= 0:
                 last[r] = s
-    out_ok = backend.supports_out
+
+    def recyclable(i: int) -> bool:  # a buffer of its own, worth an ``out=``
+        if not backend.supports_out or kinds[i] == "other" or g.shapes[i] == ():
+            return False
+        return math.prod(g.shapes[i]) * nodes[i].dtype.itemsize >= backend.recycle_from
+
     for r, s in last.items():
         if g.flags[r]:
             continue
-        recycle = (out_ok and kinds[r] != "other" and g.shapes[r] != ()
-                   and all(g.ops[c].name in FRESH and g.flags[c] != 2 for c in g.uses[r]))
-        steps[s].frees.append((r, recycle))
+        recycle = recyclable(r) and all(
+            g.ops[c].name in FRESH and g.flags[c] != 2 for c in g.uses[r])
+        steps[s].frees.append((r, (g.shapes[r], nodes[r].dtype) if recycle else None))
     for step in steps:
         i = step.node
         step.fills = g.fills.get(i, [])
-        if out_ok and kinds[i] != "other" and g.shapes[i] != ():
+        if recyclable(i):
             step.out_key = (g.shapes[i], nodes[i].dtype)
-            if step.kernel is None:  # a ufunc may write over its own input
-                step.frees_before = [f for f in step.frees if f[1]]
-                step.frees = [f for f in step.frees if not f[1]]
     n, first_const = len(descs), len(descs) + len(leaf_meta)
     consts: list = []
     for step in steps:
@@ -170,4 +198,5 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
         if step.kernel is None and op.xp_name:
             step.call = getattr(backend.xp, op.xp_name)
     merged = sum(1 for i, c in enumerate(g.canon) if c != i)
-    return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, n, tuple(consts))
+    return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, n, tuple(consts),
+                g.canon)

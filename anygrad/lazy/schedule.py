@@ -15,7 +15,7 @@ from typing import Any
 from ..autograd.function import op_error
 from ..tensor import Tensor
 from . import cache
-from .graph import _DATA, LazyTensor, Node
+from .graph import _DATA, _NUMBERS, LazyTensor, Node
 from .plan import Plan, build
 
 
@@ -47,7 +47,7 @@ def trace(roots: list[Node], backend: Any) -> tuple[list[Node], tuple, list]:
                     refs.append(pos[x])
                     continue
                 x = x.value
-            if hasattr(x, "shape"):
+            if type(x) not in _NUMBERS and hasattr(x, "shape"):
                 j = leaf_index.get(id(x))
                 if j is None:
                     j = leaf_index[id(x)] = len(leaves)
@@ -64,13 +64,29 @@ def trace(roots: list[Node], backend: Any) -> tuple[list[Node], tuple, list]:
 _seq = attrgetter("seq")
 
 
+runs = 0  # how many pending tensors were asked for (a compiled backward must ask for none)
+
+
+def settle(t: LazyTensor, value: Any, saved: Any = None) -> None:
+    """Make the deferred ``t`` an ordinary Tensor holding ``value`` (and ``saved`` inputs)."""
+    t.__class__ = Tensor
+    _DATA.__set__(t, value)
+    t._args = saved
+
+
 def realize(tensors: Iterable[Any]) -> None:
     """Compute every pending tensor among ``tensors`` (others are ignored), in one schedule
     per backend."""
+    global runs
     by_backend: dict[Any, list[Node]] = {}
     for t in tensors:
         if type(t) is LazyTensor:
-            by_backend.setdefault(t._backend, []).append(t._args)
+            runs += 1
+            node = t._args
+            if node.value is not None:  # known already (see ``graph.known``)
+                settle(t, node.value)
+            else:
+                by_backend.setdefault(t._backend, []).append(node)
     for backend, roots in by_backend.items():
         nodes, signature, leaves = trace(roots, backend)
         plan = cache.lookup(signature)
@@ -87,8 +103,10 @@ def realize(tensors: Iterable[Any]) -> None:
 _no_out: set = set()  # (backend, op) pairs whose function refused ``out=``
 
 
-def execute(plan: Plan, nodes: list[Node], leaves: list, backend: Any) -> None:
-    """Run ``plan`` on this graph's ``nodes`` and ``leaves``, filling the tensors it holds."""
+def execute(plan: Plan, nodes: list[Node | None], leaves: list, backend: Any) -> list:
+    """Run ``plan`` on this graph's ``nodes`` and ``leaves``, filling the tensors it holds;
+    return the run's values (see ``Plan``). A node None is one the plan alone knows (a
+    compiled backward's): it runs with the parameters it was planned with, and fills nothing."""
     xp = backend.xp
     vals: list[Any] = [None] * plan.n
     vals += leaves
@@ -96,47 +114,40 @@ def execute(plan: Plan, nodes: list[Node], leaves: list, backend: Any) -> None:
     pool: dict[tuple, list] = {}
     for step in plan.steps:
         args = step.gather(vals)
-        for r, _ in step.frees_before:
-            pool.setdefault(plan_key(nodes[r]), []).append(vals[r])
-            vals[r] = None
         free = pool.get(step.out_key) if step.out_key is not None else None
+        op = step.op
         try:
             if step.kernel is not None:
                 value = step.kernel(args, free.pop() if free else None)
-            elif free and (backend, nodes[step.node].op) not in _no_out:
-                value = _into(free.pop(), nodes[step.node].op, xp, args, backend)
+            elif free and step.call is not None and (backend, op) not in _no_out:
+                value = _into(free.pop(), step.call, op, xp, args, backend)
             elif step.call is not None:
                 value = step.call(*args)
-            else:
+            else:  # the node's own parameters: equal keys may hold other arrays (see Unkeyed)
                 node = nodes[step.node]
-                value = node.op.forward(xp, *args, **node.params)
+                value = op.forward(xp, *args, **(step.params if node is None else node.params))
         except Exception as exc:
-            raise op_error(nodes[step.node].op, args, exc) from exc
+            raise op_error(op, args, exc) from exc
         vals[step.node] = value
         for i, saves in step.fills:  # the tensors of this value become ordinary Tensors
             node = nodes[i]
-            t = node.ref()
+            t = None if node is None else node.ref()
             if t is not None and type(t) is LazyTensor and t._args is node:
                 node.value = value
                 node.inputs = ()  # a leaf now: let go of what it was computed from
-                t.__class__ = Tensor
-                _DATA.__set__(t, value)
-                t._args = args if saves else None
-        for r, recycle in step.frees:
-            if recycle:
-                pool.setdefault(plan_key(nodes[r]), []).append(vals[r])
+                settle(t, value, args if saves else None)
+        for r, key in step.frees:
+            if key is not None:
+                pool.setdefault(key, []).append(vals[r])
             vals[r] = None
+    return vals
 
 
-def _into(out: Any, op: Any, xp: Any, args: tuple, backend: Any) -> Any:
-    """``op`` on ``args`` written into the recycled buffer ``out`` (or into a new one, once
-    and for all, when its function refuses ``out=``)."""
+def _into(out: Any, call: Any, op: Any, xp: Any, args: tuple, backend: Any) -> Any:
+    """``call`` (``xp.<op>``) on ``args`` written into the recycled buffer ``out`` (or into a
+    new one, once and for all, when it refuses ``out=``)."""
     try:
-        return getattr(xp, op.xp_name)(*args, out=out)
+        return call(*args, out=out)
     except TypeError:
         _no_out.add((backend, op))
         return op.forward(xp, *args)
-
-
-def plan_key(node: Node) -> tuple:
-    return (node.shape, node.dtype)
