@@ -58,11 +58,12 @@ class Compiled:
     """A training step's plan: the forward nodes come first (``nf`` of them, as traced), then
     the backward's; its leaves are the forward's, then ``extra`` (the seed, constants)."""
 
-    __slots__ = ("plan", "nf", "extra", "seed_at", "grads")
+    __slots__ = ("plan", "nf", "extra", "seed_at", "grads", "pad")
 
     def __init__(self, plan: Plan, nf: int, extra: list, seed_at: int | None, grads: list):
         self.plan, self.nf, self.extra, self.seed_at = plan, nf, extra, seed_at
         self.grads = grads  # per tensor receiving a gradient: (its node, copy it?) or None
+        self.pad = [None] * (plan.n - nf)  # the backward's nodes, which a replay has not
 
 
 def backward(root: LazyTensor, grad: Any, retain_graph: bool) -> None:
@@ -90,8 +91,7 @@ def backward(root: LazyTensor, grad: Any, retain_graph: bool) -> None:
         seeded = leaves + entry.extra
         if grad is not None and entry.seed_at is not None:
             seeded[entry.seed_at] = seed
-        padded = nodes + [None] * (entry.plan.n - entry.nf)
-        _run(entry, padded, seeded, targets, reached, backend, retain_graph)
+        _run(entry, nodes + entry.pad, seeded, targets, reached, backend, retain_graph)
 
 
 def _on_engine(root: LazyTensor, seed: Any, retain_graph: bool) -> None:
@@ -225,7 +225,9 @@ def _fold(joint: list[Node], signature: tuple, joint_leaves: list, nf: int, firs
 
 def _record(root: LazyTensor, seed: Any, nodes: list[Node], targets: list[Tensor],
             backend: Any) -> list:
-    """The engine's walk, on deferred tensors: each target's gradient (deferred), or None."""
+    """The engine's walk, on deferred tensors: each target's gradient (deferred), or None.
+    It mirrors ``engine.backward`` step for step (order, conjugation, unbroadcasting, dtype,
+    accumulation), so the gradients are eager mode's: change one, change the other."""
     import anygrad as xp  # the namespace the rules run on here
 
     index = {id(p): k for k, p in enumerate(targets)}
