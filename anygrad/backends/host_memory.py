@@ -13,22 +13,17 @@ the cost steady: blocks under 32 MiB come from the heap, and up to 64 MiB of fre
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
 _MMAP_FROM, _KEEP = 32 << 20, 64 << 20
-_done: list[bool] = []
 
 
+@functools.cache
 def steady_heap() -> bool:
     """Fix glibc's heap thresholds once per process; whether they are fixed."""
-    if not _done:
-        _done.append(_apply())
-    return _done[0]
-
-
-def _apply() -> bool:
     if os.environ.get("ANYGRAD_HEAP", "steady") == "system" or not sys.platform.startswith(
             "linux") or any(k in os.environ for k in (
                 "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")):

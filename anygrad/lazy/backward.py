@@ -58,10 +58,10 @@ class Compiled:
     """A training step's plan: the forward nodes come first (``nf`` of them, as traced), then
     the backward's; its leaves are the forward's, then ``extra`` (the seed, constants)."""
 
-    __slots__ = ("plan", "nf", "extra", "seed_at", "grads", "pad")
+    __slots__ = ("plan", "extra", "seed_at", "grads", "pad")
 
     def __init__(self, plan: Plan, nf: int, extra: list, seed_at: int | None, grads: list):
-        self.plan, self.nf, self.extra, self.seed_at = plan, nf, extra, seed_at
+        self.plan, self.extra, self.seed_at = plan, extra, seed_at
         self.grads = grads  # per tensor receiving a gradient: (its node, copy it?) or None
         self.pad = [None] * (plan.n - nf)  # the backward's nodes, which a replay has not
 
@@ -217,7 +217,8 @@ def _fold(joint: list[Node], signature: tuple, joint_leaves: list, nf: int, firs
             or (r < 0 and -1 - r >= first_extra and r != varying) for r in refs)
         if not constant[i]:
             fold.update(r for r in refs if type(r) is int and r >= 0 and constant[r])
-    if not fold or any(constant[i] for i, node in enumerate(joint) if node in roots):
+    ends = set(roots)
+    if not fold or any(constant[i] for i, node in enumerate(joint) if node in ends):
         return False  # (a gradient that is a constant itself: its tensor would be filled)
     schedule.realize([holder(joint[i], backend) for i in sorted(fold)])
     return True
