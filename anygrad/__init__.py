@@ -50,7 +50,7 @@ from .modes import (
 from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
 from .serialization import load, save
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __version__ = "0.1.0"
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .autograd.function import _sequence
-from .tensor import Tensor
+from ._tensor import Tensor
 
 _groups: deque[tuple[int, int, str, int]] = deque(maxlen=1 << 16)  # (first, last, name, id)
 _ids = itertools.count(1)

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import backends
 from .dtypes import as_dtype, float32, float64, int64
-from .tensor import Tensor, _wrap
+from ._tensor import Tensor, _wrap
 
 __all__ = ["seed", "manual_seed", "initial_seed", "rand", "randn", "randint", "normal",
            "uniform", "permutation", "bernoulli"]

@@ -18,7 +18,7 @@ from typing import Any
 from . import backends
 from .backends import npz
 from .errors import AnygradError
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["save", "load"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import GraphError
 from .modes import no_grad
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], weight: Any,

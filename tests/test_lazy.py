@@ -12,7 +12,7 @@ import anygrad as ag
 from anygrad import backends
 from anygrad.lazy import cache, pending
 from anygrad.lazy.schedule import trace
-from anygrad.tensor import Tensor
+from anygrad._tensor import Tensor
 
 from .test_core import CountingBackend
 

@@ -14,7 +14,7 @@ from typing import Any
 from .. import backends
 from ..errors import AnygradError, DeviceError, DTypeError, ShapeError
 from ..modes import MODE
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 from .op import Op
 
 _EMPTY: dict[str, Any] = {}

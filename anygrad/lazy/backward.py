@@ -26,7 +26,7 @@ from typing import Any
 from .. import modes
 from ..autograd.engine import backward as engine_backward
 from ..autograd.engine import unbroadcast
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import cache, schedule
 from .graph import LazyTensor, Node, holder, known
 from .keys import Unkeyed

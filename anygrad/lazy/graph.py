@@ -17,7 +17,7 @@ from typing import Any
 from ..autograd.function import _sequence, apply, as_operand, placed
 from ..autograd.op import Op
 from ..modes import MODE
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import abstract
 from .abstract import Aval
 from .keys import freeze

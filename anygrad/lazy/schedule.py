@@ -13,7 +13,7 @@ from operator import attrgetter
 from typing import Any
 
 from ..autograd.function import op_error
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import cache
 from .graph import _DATA, _NUMBERS, LazyTensor, Node
 from .plan import Plan, build

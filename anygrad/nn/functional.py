@@ -30,7 +30,7 @@ from ..ops.nn import (
     softplus,
     windows,
 )
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 
 __all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "leaky_relu", "linear", "conv2d", "max_pool2d", "avg_pool2d", "pad", "dropout",

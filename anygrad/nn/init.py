@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .. import random
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_"]

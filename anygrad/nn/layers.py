@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import backends
 from ..dtypes import as_dtype, float32
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 from . import functional as F
 from . import init
 from .module import Module, Parameter

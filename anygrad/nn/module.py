@@ -15,7 +15,7 @@ from typing import Any
 from .. import backends
 from ..dtypes import as_dtype
 from ..errors import ShapeError
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 class Parameter(Tensor):

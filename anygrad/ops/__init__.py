@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import api as _api  # the rest of the Array API namespace
 from .api import *  # noqa: F403
 from .elementwise import (

@@ -10,7 +10,7 @@ import math
 import sys
 from typing import Any
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import elementwise as _ew
 from ._define import reflected
 from .creation import (

@@ -14,7 +14,7 @@ from .. import backends
 from .. import dtypes as _d
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 from .shape import broadcast_to, reshape
 
 

@@ -17,7 +17,7 @@ from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..errors import DeviceError, DTypeError, GraphError, ShapeError
 from ..modes import MODE
-from ..tensor import Tensor, _new
+from .._tensor import Tensor, _new
 
 
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:

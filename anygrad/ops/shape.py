@@ -208,7 +208,7 @@ def tile(x: Any, repetitions: tuple[int, ...], /) -> Any:
 def repeat(x: Any, repeats: Any, /, *, axis: int | None = None) -> Any:
     """Each element of ``x`` repeated ``repeats`` times (an int, or one count per element)
     along ``axis`` (of the flattened ``x`` when None)."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     x = ensure_tensor(x)
     if isinstance(repeats, Tensor):
         repeats = repeats.data

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 from .reductions import normalize_axes
 
 

@@ -10,7 +10,7 @@ from ..autograd.op import Op
 from ..lazy.graph import deferred
 from ..lazy.keys import freeze
 from ..modes import MODE
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 
 TO = Op("to", lambda xp, x, *, src, dst: dst.accept(x, src),
         (lambda xp, g, out, x, *, src, dst: src.accept(g, dst),),

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import DTypeError
 from ..modes import enable_grad
-from ..tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap
 
 
 class Optimizer:
