@@ -7,6 +7,7 @@ array-api-compat recognises; ``Tensor(x, device="cuda")`` moves an experiment to
 from __future__ import annotations
 
 from . import backends, dtypes, fft, lazy, linalg, nn, optim, random
+from ._tensor import Tensor
 from .backends import Device
 from .drawing import compound_op, graph, graph_group
 from .dtypes import bool_ as bool
@@ -49,8 +50,9 @@ from .modes import (
 )
 from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
+from .ops.numpy_names import *  # noqa: F403  (also attaches the NumPy/MyGrad Tensor methods)
+from .ops.numpy_names import __all__ as _numpy_names_all
 from .serialization import load, save
-from ._tensor import Tensor
 
 __version__ = "0.1.0"
 
@@ -67,4 +69,4 @@ __all__ = ["Tensor", "Device", "device", "backends", "dtypes", "no_grad", "enabl
            "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
            "complex128", "nn", "optim", "random", "save", "load", "lazy", "eager", "mode",
            "set_mode", "is_lazy", "realize", "fft", "linalg", "graph", "graph_group",
-           "compound_op", *_ops_all]
+           "compound_op", *_ops_all, *_numpy_names_all]

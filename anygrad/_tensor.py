@@ -31,12 +31,25 @@ class Tensor:
     __array_ufunc__ = None  # NumPy defers to our reflected operators (np_array + tensor)
     __hash__ = object.__hash__
 
-    grad: Tensor | None = None  #: the accumulated gradient, a Tensor on this device
     label: str | None = None    #: a name for graph drawings and error messages
+    # Rarely set, so kept out of the slots (see ``autograd.views``): the tensor owning the
+    # memory of a view, how the view derives from it, a base's views (weak references), the
+    # version a write replaced, and whether a non-leaf keeps its gradient.
+    _base: Tensor | None = None
+    _vchain: tuple = ()
+    _views: list | None = None
+    _prev: Tensor | None = None
+    _retain: bool = False
+    _grad: Tensor | None = None
 
     def __init__(self, data: Any, *, device: Any = None, dtype: Any = None,
                  requires_grad: bool | None = None, label: str | None = None,
-                 copy: bool = True):
+                 copy: bool = True, constant: bool | None = None):
+        if constant is not None:
+            if requires_grad is not None and bool(requires_grad) == bool(constant):
+                raise TypeError(f"Tensor: requires_grad={requires_grad} contradicts "
+                                f"constant={constant}; give one of them")
+            requires_grad = not constant
         if isinstance(data, Tensor):
             arr, backend = backends.from_data(data.data, device, dtype, copy, src=data._backend)
         else:
@@ -103,6 +116,17 @@ class Tensor:
         """MyGrad's name: True when no gradient flows to this tensor."""
         return not self._rg
 
+    @property
+    def base(self) -> Tensor | None:
+        """The tensor whose memory this view shares (NumPy's and MyGrad's ``base``); None for
+        a tensor that owns its memory, and on backends without views (JAX, Dask)."""
+        return self._base
+
+    @property
+    def creator(self) -> Any:
+        """The op that produced this tensor (MyGrad's name); None for leaves and constants."""
+        return self._op
+
     def __len__(self) -> int:
         if not self.data.ndim:
             raise TypeError("len() of a 0-d tensor")
@@ -142,15 +166,44 @@ class Tensor:
                              f"{self.shape}")
         return seed if seed.dtype == dtype else self._backend.xp.astype(seed, dtype)
 
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient, a Tensor on this device in this dtype. A view's is that
+        view of its base's gradient (MyGrad's relationship: ``x[:2].grad == x.grad[:2]``)."""
+        base = self._base
+        if base is not None:
+            g = base._grad
+            if g is not None:
+                from .autograd.views import derive
+                return _wrap(derive(self._backend.xp, g.data, self._vchain), self._backend)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
+
     def _accumulate(self, g: Any) -> None:
-        if self.grad is None:
-            self.grad = _wrap(g, self._backend)
+        if self._grad is None:
+            self._grad = _wrap(g, self._backend)
         else:
-            self.grad = _wrap(self._backend.xp.add(self.grad.data, g), self._backend)
+            self._grad = _wrap(self._backend.xp.add(self._grad.data, g), self._backend)
+
+    def retain_grad(self) -> None:
+        """Keep this tensor's gradient in ``grad`` after ``backward()`` even though it is no
+        leaf (PyTorch's ``retain_grad``)."""
+        if not self._rg:
+            raise GraphError("retain_grad() on a tensor that does not require grad")
+        if self._op is not None:
+            self._retain = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf keeps its gradient (see :meth:`retain_grad`)."""
+        return self._retain
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad`` becomes None)."""
-        self.grad = None
+        self._grad = None
 
     null_grad = zero_grad  # MyGrad's name
 

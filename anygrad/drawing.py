@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .autograd.function import _sequence
 from ._tensor import Tensor
+from .autograd.function import _sequence
 
 _groups: deque[tuple[int, int, str, int]] = deque(maxlen=1 << 16)  # (first, last, name, id)
 _ids = itertools.count(1)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DType:
     """A dtype of the Array API standard, named as the standard names it."""
@@ -18,9 +20,13 @@ class DType:
         self.itemsize = itemsize
 
     @property
-    def dtype(self) -> str:
-        """Lets ``numpy.dtype(anygrad.float32)`` work (NumPy reads a ``.dtype`` attribute)."""
-        return self.name
+    def dtype(self) -> Any:
+        """NumPy's form of this dtype: NumPy reads a ``.dtype`` attribute, so
+        ``numpy.dtype(anygrad.float32)``, ``numpy.zeros(3, dtype=anygrad.float32)`` and
+        ``numpy.dtype("float32") == anygrad.float32`` work (asked of the backends: this
+        module imports no array library)."""
+        from .backends import numpy_dtype
+        return numpy_dtype(self.name)
 
     def __repr__(self) -> str:
         return f"anygrad.{self.name}"
@@ -69,9 +75,12 @@ def as_dtype(obj: object, strict: bool = True) -> DType | None:
         return obj
     found = _PY_TYPES.get(obj) if isinstance(obj, type) else None  # type: ignore[call-overload]
     if found is None:
-        name = obj if isinstance(obj, str) else (
-            getattr(obj, "name", None) or getattr(obj, "__name__", None) or str(obj))
-        found = _BY_NAME.get(str(name).rpartition(".")[2])
+        name = obj if isinstance(obj, str) else getattr(obj, "name", None)
+        if not isinstance(name, str):  # (``numpy.float32.name`` is a descriptor, not a str)
+            name = getattr(obj, "__name__", None)
+        if not isinstance(name, str):
+            name = str(obj)
+        found = _BY_NAME.get(name.rpartition(".")[2])
     if found is None and strict:
         raise TypeError(f"{obj!r} is not a dtype anygrad knows; use one of "
                         f"{', '.join(d.name for d in ALL)}")

@@ -1,7 +1,7 @@
 """Random tensors on any device, reproducible with :func:`seed`.
 
 Draws are data, not parameters: float64 (NumPy's default, as for ``anygrad.zeros``) and not
-requiring gradients unless asked (``requires_grad=True``).
+requiring gradients unless asked (``requires_grad=True``, or MyGrad's ``constant=False``).
 
 Each device draws from its own generator (NumPy's ``Generator`` on the host, CuPy's on a
 GPU; other libraries draw on the host and copy over), created on first use from the seed
@@ -15,8 +15,9 @@ import threading
 from typing import Any
 
 from . import backends
-from .dtypes import as_dtype, float32, float64, int64
 from ._tensor import Tensor, _wrap
+from .dtypes import as_dtype, float32, float64, int64
+from .ops._define import wants_grad
 
 __all__ = ["seed", "manual_seed", "initial_seed", "rand", "randn", "randint", "normal",
            "uniform", "permutation", "bernoulli"]
@@ -78,39 +79,41 @@ def bernoulli_array(p: float, shape: tuple[int, ...], dtype: Any, backend: backe
         return hits * value if value != 1.0 else hits
 
 
-def _float(kind: str, shape: tuple, device: Any, dtype: Any, requires_grad: bool,
+def _float(kind: str, shape: tuple, device: Any, dtype: Any, grad: tuple,
            scale: float = 1.0, shift: float = 0.0) -> Tensor:
     backend = backends.get(device)
     dtype = as_dtype(float64 if dtype is None else dtype)
     if dtype.kind != "f":
         raise TypeError(f"{kind} samples are floats; dtype {dtype.name} is not")
     t = _wrap(draw(kind, shape, dtype, backend, scale=scale, shift=shift), backend)
-    return t.requires_grad_() if requires_grad else t
+    return t.requires_grad_() if wants_grad(*grad, kind) else t
 
 
 def rand(*size: Any, device: Any = None, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     """Uniform samples in [0, 1) of shape ``size`` (float64, as NumPy, unless ``dtype`` says)."""
-    return _float("uniform", _shape(size), device, dtype, requires_grad)
+    return _float("uniform", _shape(size), device, dtype, (requires_grad, constant))
 
 
 def randn(*size: Any, device: Any = None, dtype: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     """Standard normal samples of shape ``size`` (float64, as NumPy, unless ``dtype`` says)."""
-    return _float("normal", _shape(size), device, dtype, requires_grad)
+    return _float("normal", _shape(size), device, dtype, (requires_grad, constant))
 
 
 def uniform(low: float = 0.0, high: float = 1.0, size: Any = (), *, device: Any = None,
-            dtype: Any = None, requires_grad: bool = False) -> Tensor:
+            dtype: Any = None, requires_grad: bool | None = None,
+            constant: bool | None = None) -> Tensor:
     """Uniform samples in [low, high)."""
-    return _float("uniform", _shape((size,)), device, dtype, requires_grad,
+    return _float("uniform", _shape((size,)), device, dtype, (requires_grad, constant),
                   high - low, low)
 
 
 def normal(mean: float = 0.0, std: float = 1.0, size: Any = (), *, device: Any = None,
-           dtype: Any = None, requires_grad: bool = False) -> Tensor:
+           dtype: Any = None, requires_grad: bool | None = None,
+           constant: bool | None = None) -> Tensor:
     """Normal samples with ``mean`` and standard deviation ``std``."""
-    return _float("normal", _shape((size,)), device, dtype, requires_grad, std, mean)
+    return _float("normal", _shape((size,)), device, dtype, (requires_grad, constant), std, mean)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), *, device: Any = None,

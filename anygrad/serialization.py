@@ -16,9 +16,9 @@ import tempfile
 from typing import Any
 
 from . import backends
+from ._tensor import Tensor
 from .backends import npz
 from .errors import AnygradError
-from ._tensor import Tensor
 
 __all__ = ["save", "load"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._tensor import Tensor
 from .errors import GraphError
 from .modes import no_grad
-from ._tensor import Tensor
 
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], weight: Any,

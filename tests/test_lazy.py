@@ -10,9 +10,9 @@ import pytest
 
 import anygrad as ag
 from anygrad import backends
+from anygrad._tensor import Tensor
 from anygrad.lazy import cache, pending
 from anygrad.lazy.schedule import trace
-from anygrad._tensor import Tensor
 
 from .test_core import CountingBackend
 

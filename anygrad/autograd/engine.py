@@ -32,8 +32,8 @@ def unbroadcast(xp: Any, g: Any, shape: tuple) -> Any:
 
 
 def _version_at(p: Any, seq: int) -> Any:
-    """The node ``p`` was before in-place writes (``x[k] = v``, ``x += y``) made it newer
-    than ``seq``: each write keeps the previous version in ``_prev``."""
+    """The version ``p`` had before in-place writes (``x[k] = v``, ``x += y``) made it newer
+    than ``seq``: each write keeps the previous version in ``_prev`` (a leaf's has seq -1)."""
     while p._seq > seq:
         p = p._prev
     return p
@@ -59,6 +59,8 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
             context = backend.context
             if context is not None:  # CuPy: the rules run on this tensor's GPU
                 context.__enter__()
+            if t._retain:  # an intermediate that keeps its gradient (retain_grad)
+                t._accumulate(g)
             rules, args, params, seq = op.vjps, t._args, t._params, t._seq
             nargs = len(args)
             xp, out, check_shape = backend.xp, t.data, not op.same_shape
@@ -83,17 +85,14 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
                     gi = unbroadcast(p._backend.xp, gi, tuple(ref.shape))
                 if gi.dtype is not ref.dtype and gi.dtype != ref.dtype:
                     gi = p._backend.xp.astype(gi, ref.dtype)  # a gradient keeps its dtype
+                if p._op is not None and p._seq > seq:  # overwritten in place after t read it
+                    p = _version_at(p, seq)
                 if p._g is not None:  # (xp.add: p may live on another GPU than t, after .to)
                     p._g = p._backend.xp.add(p._g, gi)
                 elif p._op is None:
                     p._g = gi
                     leaves.append(p)
                 else:
-                    if p._seq > seq:  # p was overwritten in place after t read it
-                        p = _version_at(p, seq)
-                        if p._g is not None:
-                            p._g = p._backend.xp.add(p._g, gi)
-                            continue
                     p._g = gi
                     if nxt is None and not heap:  # a chain: no heap needed
                         nxt = p

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import backends
+from .._tensor import Tensor, _wrap
 from ..errors import AnygradError, DeviceError, DTypeError, ShapeError
 from ..modes import MODE
-from .._tensor import Tensor, _wrap
 from .op import Op
 
 _EMPTY: dict[str, Any] = {}

@@ -35,13 +35,13 @@ class Op:
     """
 
     __slots__ = ("name", "forward", "vjps", "abstract", "elementwise", "same_shape", "xp_name",
-                 "complex_exact")
+                 "complex_exact", "reads_out")
 
     def __init__(self, name: str, forward: Callable[..., Any],
                  vjps: Sequence[Rule | None] | Variadic | None = None, *,
                  abstract: Callable[..., Any] | None = None, elementwise: bool = False,
                  same_shape: bool = False, xp_name: str | None = None,
-                 complex_exact: bool = False):
+                 complex_exact: bool = False, reads_out: bool = True):
         self.name = name
         self.forward = forward
         self.vjps = tuple(vjps) if isinstance(vjps, list | tuple) else vjps
@@ -56,6 +56,9 @@ class Op:
         #: for the others, written as for real numbers (g * f'(z)), the engine conjugates
         #: around them on complex outputs: conj(rule(conj(g))) = g * conj(f'(z))
         self.complex_exact = complex_exact
+        #: a rule may read the op's output ``out`` (False: an in-place write into the result
+        #: need not keep its old value for backward; see ``autograd.views``)
+        self.reads_out = reads_out
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

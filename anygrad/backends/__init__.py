@@ -33,6 +33,12 @@ _cache: dict[Device, Backend] = {}    # everything resolved so far
 _by_name: dict[str, Backend] = {}     # the same, by the strings users wrote
 
 
+def numpy_dtype(name: str) -> np.dtype:
+    """NumPy's dtype of the Array API dtype ``name`` (what ``anygrad.float32.dtype`` returns,
+    so that ``numpy.dtype(anygrad.float32)`` works)."""
+    return np.dtype(name)
+
+
 def format_array(host: np.ndarray, prefix: str) -> str:
     """NumPy's text for ``host``, indented to follow ``prefix``."""
     return np.array2string(host, separator=", ", prefix=prefix)

@@ -9,6 +9,14 @@ import numpy as np
 from .. import dtypes
 from .device import Device
 
+_PY_DATA = (bool, int, float, complex, list, tuple, np.generic)
+
+
+def sharing(obj: Any, copy: bool | None) -> bool | None:
+    """``copy`` for making an array of ``obj``: Python data and NumPy scalars have no buffer
+    to share, so ``copy=False`` means "share if you can" (None) for them, not "never copy"."""
+    return None if copy is False and isinstance(obj, _PY_DATA) else copy
+
 
 class Backend:
     """One array library on one device.
@@ -72,7 +80,7 @@ class Backend:
             obj = np.asarray(obj)
             if obj.dtype.kind not in "biufc":
                 raise TypeError(f"cannot make a Tensor from a NumPy array of dtype {obj.dtype}")
-        return self.xp.asarray(obj, dtype=nat, device=self.native, copy=copy)
+        return self.xp.asarray(obj, dtype=nat, device=self.native, copy=sharing(obj, copy))
 
     def ones(self, shape: tuple, dtype: Any) -> Any:
         """An array of ones on this device, ``dtype`` a native dtype."""
@@ -85,6 +93,33 @@ class Backend:
         xp = self.xp
         onehot = pos[:, None] == xp.arange(z.shape[0], dtype=pos.dtype, device=self.native)
         return z + xp.matmul(g[None, :], xp.astype(onehot, g.dtype))[0, ...]
+
+    # -- views and in-place writes ----------------------------------------------------------
+    #: The library's arrays can be views of one another and be written in place (NumPy,
+    #: CuPy, torch, array-api-strict). Where not (JAX, Dask), writes are functional and
+    #: views are copies.
+    views: bool = False
+
+    def shares(self, view: Any, base: Any) -> bool:
+        """Whether ``view`` is a view of ``base``'s memory."""
+        return False
+
+    def exclusive(self, arrays: list) -> bool:
+        """Whether nothing but their tensors holds ``arrays`` (a base's and its views') or
+        their memory, so that writing in place changes no value a graph saved (see
+        ``aliasing``). False when in doubt: the write then copies first."""
+        return False
+
+    def contiguous(self, array: Any) -> bool:
+        """Whether ``array`` is C-contiguous (then a reshape view of it is also one of a
+        fresh array of its shape, such as a gradient)."""
+        return False
+
+    def ghost(self, array: Any) -> Any:
+        """An array of ``array``'s shape, dtype and device that holds no memory of its own:
+        what an overwritten version of a tensor keeps when nothing reads its values."""
+        xp = self.xp
+        return xp.broadcast_to(xp.zeros((), dtype=array.dtype, device=self.native), array.shape)
 
     def to_numpy(self, array: Any) -> np.ndarray:
         """A host NumPy copy of ``array``."""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailableError, DeviceError
+from .aliasing import exclusive_by_base
 from .base import Backend, draw
 from .device import Device
 
@@ -126,8 +127,24 @@ class CupyBackend(Backend):
         with self.native:  # drawn on the GPU by cuRAND
             return draw(gen, kind, shape, self.native_dtype(dtype), params)
 
+    views = True
+
+    def shares(self, view: Any, base: Any) -> bool:  # CuPy's ``base`` names the owner
+        return (view if view.base is None else view.base) is (
+            base if base.base is None else base.base)
+
+    def exclusive(self, arrays: list) -> bool:
+        return exclusive_by_base(arrays, _base)
+
+    def contiguous(self, array: Any) -> bool:
+        return array.flags.c_contiguous
+
     def accept(self, array: Any, source: Backend) -> Any:
         if isinstance(source, CupyBackend):  # GPU to GPU, peer copy
             with self.native:
                 return self.cupy.array(array, copy=True)
         return super().accept(array, source)
+
+
+def _base(a: Any) -> Any:
+    return a.base

@@ -9,7 +9,8 @@ import array_api_compat
 import numpy as np
 
 from .. import dtypes
-from .base import Backend
+from .aliasing import exclusive_by_base, exclusive_objects
+from .base import Backend, sharing
 from .device import Device, parse
 
 # How to name a library's host device, for copies to NumPy.
@@ -47,6 +48,7 @@ class GenericBackend(Backend):
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
         nat = None if dtype is None else self.native_dtype(dtype)
+        copy = sharing(obj, copy)
         if isinstance(obj, list | tuple | int | float | complex):  # NumPy's dtypes everywhere
             obj = np.asarray(obj, dtype=None if dtype is None else dtypes.as_dtype(dtype).name)
         if isinstance(obj, np.ndarray | np.generic):
@@ -74,10 +76,51 @@ class GenericBackend(Backend):
             return array.detach().numpy().copy()
         return np.array(array, copy=True)
 
+    # -- views and in-place writes: torch and array-api-strict have both ----------------------
+    @property
+    def views(self) -> bool:  # type: ignore[override]
+        return self.name in _VIEWS
+
+    def shares(self, view: Any, base: Any) -> bool:
+        if self.name == "torch":
+            return view.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
+        if self.name == "array_api_strict":
+            return _np_owner(view._array) is _np_owner(base._array)
+        return False
+
+    def exclusive(self, arrays: list) -> bool:
+        if self.name == "torch":  # every tensor of a storage holds it once (+1: the query's)
+            use_count = getattr(importlib.import_module("torch")._C, "_storage_Use_Count", None)
+            return (use_count is not None
+                    and exclusive_objects(arrays, 1 if len(arrays) > 1 else 0)
+                    and use_count(arrays[0].untyped_storage()._cdata) == len(arrays) + 1)
+        if self.name == "array_api_strict":  # NumPy arrays inside
+            return exclusive_objects(arrays) and exclusive_by_base(
+                [a._array for a in arrays], _np_base)
+        return False
+
+    def contiguous(self, array: Any) -> bool:
+        if self.name == "torch":
+            return array.is_contiguous()
+        if self.name == "array_api_strict":
+            return array._array.flags.c_contiguous
+        return False
+
     def accept(self, array: Any, source: Backend) -> Any:
         if source.xp is self.xp:  # same library: let it move the array itself
             return array_api_compat.to_device(array, self.native)
         return super().accept(array, source)
+
+
+_VIEWS = frozenset({"torch", "array_api_strict"})
+
+
+def _np_base(a: Any) -> Any:
+    return a.base
+
+
+def _np_owner(a: Any) -> Any:
+    return a if a.base is None else a.base
 
 
 # Device kinds served by a generic backend: kind -> (namespace module, default device name,

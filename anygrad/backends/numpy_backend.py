@@ -8,7 +8,8 @@ from typing import Any
 import array_api_compat.numpy as xp
 import numpy as np
 
-from .base import Backend
+from .aliasing import exclusive_by_base
+from .base import Backend, sharing
 from .device import Device
 from .host_memory import steady_heap
 
@@ -30,7 +31,7 @@ class NumpyBackend(Backend):
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
         nat = None if dtype is None else self.native_dtype(dtype)
-        out = np.array(obj, dtype=nat, copy=copy)
+        out = np.array(obj, dtype=nat, copy=sharing(obj, copy))
         if out.dtype.kind not in "biufc":
             raise TypeError(f"cannot make a Tensor from data of NumPy dtype {out.dtype}")
         return out
@@ -56,3 +57,29 @@ class NumpyBackend(Backend):
 
     def to_numpy(self, array: Any) -> np.ndarray:
         return np.array(array, copy=True)
+
+    views = True
+
+    def shares(self, view: Any, base: Any) -> bool:
+        return _owner(view) is _owner(base)
+
+    def exclusive(self, arrays: list) -> bool:
+        return exclusive_by_base(arrays, _base)
+
+    def contiguous(self, array: Any) -> bool:
+        return array.flags.c_contiguous
+
+    def ghost(self, array: Any) -> Any:
+        return np.ndarray(array.shape, array.dtype, _ZEROS, strides=(0,) * array.ndim)
+
+
+_ZEROS = bytes(32)  # the memory of every ghost: one element of any dtype, never written
+
+
+def _base(a: Any) -> Any:
+    return a.base
+
+
+def _owner(a: Any) -> Any:
+    """The array that owns ``a``'s memory (NumPy's ``base`` names the owner, not a view)."""
+    return a if a.base is None else a.base

@@ -24,9 +24,9 @@ import weakref
 from typing import Any
 
 from .. import modes
+from .._tensor import Tensor
 from ..autograd.engine import backward as engine_backward
 from ..autograd.engine import unbroadcast
-from .._tensor import Tensor
 from . import cache, schedule
 from .graph import LazyTensor, Node, holder, known
 from .keys import Unkeyed

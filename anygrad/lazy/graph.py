@@ -14,10 +14,10 @@ import math
 import weakref
 from typing import Any
 
+from .._tensor import Tensor
 from ..autograd.function import _sequence, apply, as_operand, placed
 from ..autograd.op import Op
 from ..modes import MODE
-from .._tensor import Tensor
 from . import abstract
 from .abstract import Aval
 from .keys import freeze

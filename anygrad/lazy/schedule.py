@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
 
-from ..autograd.function import op_error
 from .._tensor import Tensor
+from ..autograd.function import op_error
 from . import cache
 from .graph import _DATA, _NUMBERS, LazyTensor, Node
 from .plan import Plan, build

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import ops
 from .. import random as _random
+from .._tensor import Tensor, _wrap
 from ..autograd.function import ensure_tensor
 from ..drawing import compound_op
 from ..errors import DTypeError, ShapeError
@@ -30,7 +31,6 @@ from ..ops.nn import (
     softplus,
     windows,
 )
-from .._tensor import Tensor, _wrap
 
 __all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "leaky_relu", "linear", "conv2d", "max_pool2d", "avg_pool2d", "pad", "dropout",

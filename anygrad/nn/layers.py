@@ -8,8 +8,8 @@ import math
 from typing import Any
 
 from .. import backends
-from ..dtypes import as_dtype, float32
 from .._tensor import Tensor, _wrap
+from ..dtypes import as_dtype, float32
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import backends
+from .._tensor import Tensor
 from ..dtypes import as_dtype
 from ..errors import ShapeError
-from .._tensor import Tensor
 
 
 class Parameter(Tensor):

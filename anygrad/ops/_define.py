@@ -50,3 +50,14 @@ def reflected(fn: Any) -> Any:
         return fn(other, self)
     method.__name__ = f"__r{fn.__name__}__"
     return method
+
+
+def wants_grad(requires_grad: bool | None, constant: bool | None, where: str) -> bool | None:
+    """One answer from PyTorch's ``requires_grad=`` and MyGrad's ``constant=`` (its opposite):
+    None when neither is given; a TypeError when both are and they contradict."""
+    if constant is None:
+        return None if requires_grad is None else bool(requires_grad)
+    if requires_grad is not None and bool(requires_grad) == bool(constant):
+        raise TypeError(f"{where}: requires_grad={requires_grad} contradicts "
+                        f"constant={constant} (constant=True means requires_grad=False)")
+    return not constant

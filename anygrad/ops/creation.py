@@ -1,5 +1,7 @@
 """Creation functions. Each honours ``device=`` (default: the default device) on every backend,
-and returns a constant (a tensor that does not require grad), as ``torch.zeros`` does.
+and returns a constant (a tensor that does not require grad), as ``torch.zeros`` does, unless
+``requires_grad=True`` (PyTorch's name) or ``constant=False`` (MyGrad's) asks for a leaf that
+requires grad (float and complex dtypes only).
 
 Default dtypes are the same everywhere: float64 for real numbers, int64 for integers.
 ``tril``/``triu`` and ``meshgrid`` transform tensors and are differentiable.
@@ -12,9 +14,10 @@ from typing import Any
 
 from .. import backends
 from .. import dtypes as _d
+from .._tensor import Tensor, _wrap
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
-from .._tensor import Tensor, _wrap
+from ._define import wants_grad
 from .shape import broadcast_to, reshape
 
 
@@ -34,10 +37,15 @@ def _fill_dtype(value: Any) -> _d.DType:
     return _d.complex128 if isinstance(value, complex) else _d.float64
 
 
-def _make(fn: str, device: Any, dtype: Any, *args: Any, **kw: Any) -> Tensor:
+def _make(fn: str, device: Any, dtype: Any, grad: tuple, *args: Any, **kw: Any) -> Tensor:
+    """``xp.<fn>(*args, **kw)`` on ``device``; a leaf requiring grad when ``grad``
+    (``(requires_grad, constant)``) asks for one, a constant otherwise."""
     b = _where(device)
     nat = b.native_dtype(_d.float64 if dtype is None else dtype)
-    return _wrap(getattr(b.xp, fn)(*args, dtype=nat, device=b.native, **kw), b)
+    out = _wrap(getattr(b.xp, fn)(*args, dtype=nat, device=b.native, **kw), b)
+    if grad != (None, None) and wants_grad(*grad, fn):
+        out.requires_grad = True  # (a DTypeError for integer and bool dtypes)
+    return out
 
 
 COPY = Op("copy", lambda xp, x: xp.asarray(x, copy=True), (lambda xp, g, out, x: g,))
@@ -65,42 +73,51 @@ def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> T
     return asarray(x, device=device, copy=copy)
 
 
-def zeros(shape: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
-    return _make("zeros", device, dtype, _shape(shape))
+def zeros(shape: Any, *, dtype: Any = None, device: Any = None,
+          requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    return _make("zeros", device, dtype, (requires_grad, constant), _shape(shape))
 
 
-def ones(shape: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
-    return _make("ones", device, dtype, _shape(shape))
+def ones(shape: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    return _make("ones", device, dtype, (requires_grad, constant), _shape(shape))
 
 
-def empty(shape: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
-    return _make("empty", device, dtype, _shape(shape))
+def empty(shape: Any, *, dtype: Any = None, device: Any = None,
+          requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    return _make("empty", device, dtype, (requires_grad, constant), _shape(shape))
 
 
-def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _make("full", device, dtype or _fill_dtype(fill_value), _shape(shape), fill_value)
+    return _make("full", device, dtype or _fill_dtype(fill_value), (requires_grad, constant),
+                 _shape(shape), fill_value)
 
 
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
-        device: Any = None) -> Tensor:
-    return _make("eye", device, dtype, n_rows, n_cols, k=k)
+        device: Any = None, requires_grad: bool | None = None,
+        constant: bool | None = None) -> Tensor:
+    return _make("eye", device, dtype, (requires_grad, constant), n_rows, n_cols, k=k)
 
 
 def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
-           device: Any = None) -> Tensor:
+           device: Any = None, requires_grad: bool | None = None,
+           constant: bool | None = None) -> Tensor:
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, stop, step) if v is not None)
         dtype = _d.int64 if ints else _d.float64
-    return _make("arange", device, dtype, start, stop, step)
+    return _make("arange", device, dtype, (requires_grad, constant), start, stop, step)
 
 
 def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: Any = None,
-             endpoint: bool = True) -> Tensor:
+             endpoint: bool = True, requires_grad: bool | None = None,
+             constant: bool | None = None) -> Tensor:
     if dtype is None and (isinstance(start, complex) or isinstance(stop, complex)):
         dtype = _d.complex128
-    return _make("linspace", device, dtype, start, stop, num, endpoint=endpoint)
+    return _make("linspace", device, dtype, (requires_grad, constant), start, stop, num,
+                 endpoint=endpoint)
 
 
 def _like(x: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
@@ -108,24 +125,32 @@ def _like(x: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
     return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
 
 
-def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Tensor:
+def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     dtype, device = _like(x, dtype, device)
-    return zeros(x.shape, dtype=dtype, device=device)
+    return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+                 constant=constant)
 
 
-def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Tensor:
+def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     dtype, device = _like(x, dtype, device)
-    return ones(x.shape, dtype=dtype, device=device)
+    return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+                constant=constant)
 
 
-def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None) -> Tensor:
+def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     dtype, device = _like(x, dtype, device)
-    return empty(x.shape, dtype=dtype, device=device)
+    return empty(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+                 constant=constant)
 
 
-def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None) -> Tensor:
+def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     dtype, device = _like(x, dtype, device)
-    return full(x.shape, fill_value, dtype=dtype, device=device)
+    return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad,
+                constant=constant)
 
 
 def meshgrid(*arrays: Any, indexing: str = "xy") -> list[Tensor]:

@@ -13,19 +13,20 @@ import math
 from typing import Any
 
 from .. import backends
+from .._tensor import Tensor, _new
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
-from ..errors import DeviceError, DTypeError, GraphError, ShapeError
-from ..modes import MODE
-from .._tensor import Tensor, _new
+from ..autograd.views import view, write
+from ..errors import DeviceError, DTypeError, ShapeError
 
 
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
-    """The gradient of ``x[key]`` for keys that pick each element at most once."""
-    z = xp.zeros_like(x, dtype=g.dtype)
+    """The gradient of ``x[key]`` for keys that pick each element at most once (``x`` may be
+    a view's ``Meta``: shape, dtype and device are all this reads)."""
+    z = xp.zeros(x.shape, dtype=g.dtype, device=x.device)
     if any(k is None for k in key):  # new axes: size 1 in g, not allowed in setitem
         key = tuple(k for k in key if k is not None)
-        g = xp.reshape(g, x[key].shape)
+        g = xp.reshape(g, z[key].shape)
     z[key] = g
     return z
 
@@ -63,7 +64,7 @@ def _take_along(xp: Any, x: Any, indices: Any, *, axis: int) -> Any:
     return xp.take_along_axis(x, indices, axis=axis)
 
 
-GETITEM = Op("getitem", _index, (_scatter,))
+GETITEM = Op("getitem", _index, (_scatter,), reads_out=False, complex_exact=True)
 GATHER = Op("getitem", _index, (gathered(_index),))
 TAKE = Op("take", _take, (gathered(_take), None))
 TAKE_ALONG_AXIS = Op("take_along_axis", _take_along, (gathered(_take_along), None))
@@ -142,8 +143,8 @@ def getitem(x: Any, key: Any) -> Any:
             hasattr(k, "dtype") for k in key):
         from .shape import flip
         key, flips = _positive_steps(key, x.shape)
-        return flip(apply_unary(GETITEM, x, {"key": key}), axis=flips)
-    return apply_unary(GETITEM, x, {"key": key})
+        return flip(view(GETITEM, x, {"key": key}), axis=flips)
+    return view(GETITEM, x, {"key": key})
 
 
 def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
@@ -162,26 +163,23 @@ def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
 
 
 # -- writing: setitem and in-place operators ------------------------------------------------
-def _check_writable(x: Tensor, what: str) -> None:
-    if x._op is None and x._rg and MODE.get().grad:
-        raise GraphError(f"{what}: a leaf tensor that requires grad is being used in an "
-                         f"in-place operation; wrap it in `with anygrad.no_grad():`, or work "
-                         f"on a copy")
-
-
 def rebind(x: Tensor, new: Tensor) -> Tensor:
-    """Make ``x`` hold ``new``'s value and take its place in the graph (``new`` was computed
-    from ``x``: its link to ``x`` now goes to a node holding ``x``'s previous value)."""
+    """Backends without views: make ``x`` hold ``new``'s value and take its place in the graph
+    (``new`` was computed from ``x``: its link to ``x`` now goes to a node holding ``x``'s
+    previous value)."""
     value, _ = new.data, x.data  # (in lazy mode, a write realizes both)
     if new._op is None:  # nothing to record (no_grad, or constants): only the value changes
         x.data = value
         return x
+    if x._op is None and x._rg:  # a leaf written keeps its gradient (MyGrad)
+        x._retain = True
     old = _new(Tensor)  # x's previous version: new's input, and where ops that read x
     old.data, old._backend, old._rg, old._op, old._g = x.data, x._backend, x._rg, x._op, None
+    old._seq = -1
     if x._op is not None:  # before this write send their gradients (see engine._version_at)
         old._parents, old._args, old._params, old._seq = (
             x._parents, x._args, x._params, x._seq)
-        old._prev = x.__dict__.get("_prev")
+        old._prev = x._prev
     x._prev = old  # for ops that read x before this write (see engine._version_at)
     new._parents = tuple(old if p is x else p for p in new._parents)
     x._parents, x._args, x._params, x._seq = new._parents, new._args, new._params, new._seq
@@ -190,18 +188,28 @@ def rebind(x: Tensor, new: Tensor) -> Tensor:
 
 
 def setitem(x: Tensor, key: Any, value: Any) -> None:
-    """``x[key] = value``, differentiable in both ``x`` and ``value``."""
-    _check_writable(x, "setitem")
-    native, _ = _key(key, x._backend)
-    if isinstance(value, Tensor) and value._backend is not x._backend:
+    """``x[key] = value``, in place where the backend has views (visible through every view
+    of the same memory), and differentiable in both ``x`` and ``value``."""
+    backend = x._backend
+    native, _ = _key(key, backend)
+    if isinstance(value, Tensor) and value._backend is not backend:
         raise DeviceError(f"setitem: the value is on {value.device}, the tensor on {x.device}")
-    rebind(x, apply(SETITEM, (x, value), {"key": native}))
+    if not backend.views:  # JAX, Dask: x takes a new array
+        rebind(x, apply(SETITEM, (x, value), {"key": native}))
+        return
+    if any(isinstance(k, slice) and k.step is not None and k.step < 0 for k in native) and not any(
+            hasattr(k, "dtype") for k in native):  # negative steps: not every library has them
+        native, flips = _positive_steps(native, x.shape)
+        if flips and not isinstance(value, int | float | complex | bool):
+            from .shape import broadcast_to, flip
+            value = flip(broadcast_to(ensure_tensor(value) if not isinstance(value, Tensor)
+                                      else value, tuple(x.data[native].shape)), axis=flips)
+    write(x, native, value, "setitem")
 
 
 def inplace(fn: Any, name: str) -> Any:
     """The in-place operator ``x op= y`` from the function ``fn``: same shape and dtype."""
     def method(self: Tensor, other: Any) -> Tensor:
-        _check_writable(self, name)
         new = fn(self, other)
         if new.shape != self.shape:
             raise ShapeError(f"{name}: the result's shape {new.shape} differs from the "
@@ -209,6 +217,9 @@ def inplace(fn: Any, name: str) -> Any:
         if new.dtype != self.dtype:
             raise DTypeError(f"{name}: the result's dtype {new.dtype.name} differs from the "
                              f"tensor's {self.dtype.name}")
-        return rebind(self, new)
+        if not self._backend.views:
+            return rebind(self, new)
+        write(self, None, new, name)
+        return self
     method.__name__ = name
     return method

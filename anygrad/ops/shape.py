@@ -11,8 +11,9 @@ from typing import Any
 
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op, Variadic
+from ..autograd.views import view
 from ..dtypes import as_dtype
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from .indexing import gathered
 from .reductions import normalize_axes
 
@@ -37,12 +38,14 @@ def _stack_part(i: int, xp: Any, g: Any, out: Any, *xs: Any, axis: int) -> Any:
     return g[(slice(None),) * axis + (i, ...)]
 
 
+# The view ops (see ``autograd.views``): their rules read only the input's shape.
 RESHAPE = Op("reshape", lambda xp, x, *, shape: xp.reshape(x, shape),
-             (lambda xp, g, out, x, *, shape: xp.reshape(g, x.shape),))
+             (lambda xp, g, out, x, *, shape: xp.reshape(g, x.shape),), reads_out=False)
 PERMUTE_DIMS = Op("permute_dims", lambda xp, x, *, axes: xp.permute_dims(x, axes),
-                  (lambda xp, g, out, x, *, axes: xp.permute_dims(g, _inverse(axes)),))
+                  (lambda xp, g, out, x, *, axes: xp.permute_dims(g, _inverse(axes)),),
+                  reads_out=False)
 BROADCAST_TO = Op("broadcast_to", lambda xp, x, *, shape: xp.broadcast_to(x, shape),
-                  (lambda xp, g, out, x, *, shape: g,))
+                  (lambda xp, g, out, x, *, shape: g,), reads_out=False)
 ASTYPE = Op("astype", lambda xp, x, *, dtype: xp.astype(x, dtype),
             (lambda xp, g, out, x, *, dtype: _real_part(xp, g, x),))  # the engine casts g
 ASTYPE_CONSTANT = Op("astype", lambda xp, x, *, dtype: xp.astype(x, dtype))
@@ -64,7 +67,10 @@ def _real_part(xp: Any, g: Any, x: Any) -> Any:
 def reshape(x: Any, /, shape: tuple[int, ...], *, copy: bool | None = None) -> Any:
     """``x`` with a new shape of the same size (one entry may be -1)."""
     shape = (shape,) if isinstance(shape, int) else tuple(int(n) for n in shape)
-    return apply_unary(RESHAPE, x, {"shape": shape})
+    x = ensure_tensor(x)
+    if copy:
+        return apply_unary(RESHAPE, x, {"shape": shape})
+    return view(RESHAPE, x, {"shape": shape}, layout=True)
 
 
 def permute_dims(x: Any, /, axes: tuple[int, ...]) -> Any:
@@ -73,24 +79,36 @@ def permute_dims(x: Any, /, axes: tuple[int, ...]) -> Any:
     norm = normalize_axes(axes, x.ndim, "permute_dims")
     if norm is None or len(norm) != x.ndim or len(tuple(axes)) != x.ndim:
         raise ShapeError(f"permute_dims: axes {axes} is not a permutation of {x.ndim} axes")
-    return apply_unary(PERMUTE_DIMS, x, {"axes": tuple(a % x.ndim for a in axes)})
+    return view(PERMUTE_DIMS, x, {"axes": tuple(a % x.ndim for a in axes)})
 
 
 def broadcast_to(x: Any, /, shape: tuple[int, ...]) -> Any:
     """``x`` broadcast to ``shape``; the gradient is summed back."""
-    return apply_unary(BROADCAST_TO, x, {"shape": tuple(shape)})
+    return view(BROADCAST_TO, ensure_tensor(x), {"shape": tuple(shape)})
 
 
-def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
-    """``x`` cast to ``dtype``; differentiable into float dtypes, a constant otherwise."""
+def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None,
+           constant: bool | None = None) -> Any:
+    """``x`` cast to ``dtype``; differentiable into float dtypes, a constant otherwise.
+
+    MyGrad's ``constant=True`` gives a constant (cut from the graph); ``constant=False`` a
+    tensor that requires grad (a new leaf when ``x`` does not), float dtypes only.
+    """
     x = ensure_tensor(x)
+    target = as_dtype(dtype)
+    if constant is False and target.kind not in "fc":
+        raise DTypeError(f"astype: only float and complex tensors can require gradients "
+                         f"(constant=False), not {target.name}")
     if device is not None:
         x = x.to(device)
-    target = as_dtype(dtype)
-    if target == x.dtype and not copy:
+    if target == x.dtype and not copy and (constant is None or constant is not x._rg):
         return x
-    op = ASTYPE if target.kind in "fc" else ASTYPE_CONSTANT
-    return apply_unary(op, x, {"dtype": x._backend.native_dtype(target)})
+    op = ASTYPE if target.kind in "fc" and not constant else ASTYPE_CONSTANT
+    out = apply_unary(op, x, {"dtype": x._backend.native_dtype(target)})
+    if constant is False and not out._rg:
+        out = out.realize()  # (a deferred constant becomes an ordinary leaf)
+        out.requires_grad = True
+    return out
 
 
 def concat(arrays: Any, /, *, axis: int | None = 0) -> Any:
@@ -125,12 +143,12 @@ def matrix_transpose(x: Any, /) -> Any:
     if x.ndim < 2:
         raise ShapeError(f"matrix_transpose: needs at least 2 dimensions, got shape {x.shape}")
     axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
-    return apply_unary(PERMUTE_DIMS, x, {"axes": axes})
+    return view(PERMUTE_DIMS, x, {"axes": axes})
 
 
 # -- more manipulation: composites of the ops above, and flip, roll, repeat -----------------
 FLIP = Op("flip", lambda xp, x, *, axis: xp.flip(x, axis=axis),
-          (lambda xp, g, out, x, *, axis: xp.flip(g, axis=axis),))
+          (lambda xp, g, out, x, *, axis: xp.flip(g, axis=axis),), reads_out=False)
 ROLL = Op("roll", lambda xp, x, *, shift, axis: xp.roll(x, shift, axis=axis),
           (lambda xp, g, out, x, *, shift, axis: xp.roll(
               g, tuple(-s for s in shift) if isinstance(shift, tuple) else -shift, axis=axis),))
@@ -166,7 +184,7 @@ def squeeze(x: Any, /, axis: int | tuple[int, ...]) -> Any:
 def flip(x: Any, /, *, axis: int | tuple[int, ...] | None = None) -> Any:
     """``x`` with the order of elements reversed along ``axis`` (all axes by default)."""
     x = ensure_tensor(x)
-    return apply_unary(FLIP, x, {"axis": normalize_axes(axis, x.ndim, "flip")})
+    return view(FLIP, x, {"axis": normalize_axes(axis, x.ndim, "flip")})
 
 
 def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...] | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .._tensor import Tensor, _wrap
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
-from .._tensor import Tensor, _wrap
 from .reductions import normalize_axes
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import backends
+from .._tensor import Tensor, _wrap
 from ..autograd.function import link
 from ..autograd.op import Op
 from ..lazy.graph import deferred
 from ..lazy.keys import freeze
 from ..modes import MODE
-from .._tensor import Tensor, _wrap
 
 TO = Op("to", lambda xp, x, *, src, dst: dst.accept(x, src),
         (lambda xp, g, out, x, *, src, dst: src.accept(g, dst),),

@@ -11,9 +11,9 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._tensor import Tensor, _wrap
 from ..errors import DTypeError
 from ..modes import enable_grad
-from .._tensor import Tensor, _wrap
 
 
 class Optimizer:
