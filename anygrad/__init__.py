@@ -7,6 +7,7 @@ array-api-compat recognises; ``Tensor(x, device="cuda")`` moves an experiment to
 from __future__ import annotations
 
 from . import backends, dtypes, fft, lazy, linalg, nn, optim, random
+from . import numpy_protocols as numpy_protocols  # NumPy's functions on Tensors (NEP 13, 18)
 from ._tensor import Tensor
 from .backends import Device
 from .drawing import compound_op, graph, graph_group

@@ -28,7 +28,8 @@ class Tensor:
     # those unset. ``_g`` holds the gradient while backward runs.
     __slots__ = ("data", "_backend", "_rg", "_op", "_parents", "_args", "_params", "_seq",
                  "_g", "__dict__", "__weakref__")
-    __array_ufunc__ = None  # NumPy defers to our reflected operators (np_array + tensor)
+    # __array_ufunc__ and __array_function__ (NumPy's functions on Tensors, np_array + tensor):
+    # anygrad/numpy_protocols.py
     __hash__ = object.__hash__
 
     label: str | None = None    #: a name for graph drawings and error messages
@@ -281,8 +282,10 @@ class Tensor:
         return _rebuild, (self.numpy(), str(self.device), self._rg, self.label)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
-        out = self.numpy()
-        return out if dtype is None else out.astype(dtype)
+        """``np.asarray(t)`` for tensors in host memory (NumPy's own array shares memory,
+        as NumPy 2's ``copy`` allows); TypeError on a GPU or any other device."""
+        from .backends.numpy_fallback import host_array
+        return host_array(self.data, self._backend, dtype, copy)
 
 
 def _rebuild(host: Any, device: str, requires_grad: bool, label: str | None) -> Tensor:

@@ -12,16 +12,17 @@ NumPy on host data for tensors in host memory, and raises TypeError for tensors 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
-import anygrad as ag
-
-from . import backends
+from . import backends, dtypes, linalg
+from . import fft as _fft
+from . import ops as ag  # the namespace's functions (anygrad itself is still importing)
+from ._tensor import Tensor, _wrap
 from .backends import numpy_fallback as _host
 from .errors import DeviceError
-from .modes import MODE
-from ._tensor import Tensor, _wrap
+from .modes import MODE, no_grad
 
 _NO: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()  # argument not given
 
@@ -60,11 +61,12 @@ def _host_array(t: Tensor) -> Any:
     return _host.host_array(t.data, t._backend)
 
 
-def _fallback(what: str, call: Callable[..., Any], args: tuple, kwargs: dict,
-              out: Any = None) -> Any:
-    """``call`` (a NumPy callable) on host copies of the Tensors, its array results wrapped
-    back as constants on their backend; the refusals of the module docstring."""
-    tensors = _tensors((args, kwargs, out), [])
+def _fallback(what: str, name: str, call: Callable[..., Any], args: tuple, kwargs: dict,
+              also: tuple = ()) -> Any:
+    """``call`` (NumPy's ``name``) on host arrays of the Tensors in ``args``/``kwargs``, its
+    array results wrapped back as constants on their backend (that of ``also`` too, Tensors
+    the result goes into); the refusals of the module docstring."""
+    tensors = _tensors((args, kwargs, also), [])
     if MODE.get().grad and any(t._rg for t in tensors):
         raise TypeError(f"{what} has no differentiable anygrad equivalent, and a Tensor "
                         f"argument requires a gradient; use anygrad's functions, or pass "
@@ -80,11 +82,11 @@ def _fallback(what: str, call: Callable[..., Any], args: tuple, kwargs: dict,
         raise TypeError(f"{what} has no anygrad equivalent, and NumPy can only run it on host "
                         f"data: a Tensor is on {backend.device} ({backend.name}); copy it with "
                         f"t.numpy() first")
-    if what.rpartition(".")[2] in _MUTATING:
-        raise TypeError(f"{what} would write into a host copy of a Tensor; use t[key] = value")
+    if name in _MUTATING and args and isinstance(args[0], Tensor):
+        raise TypeError(f"{what} writes into its first argument; Tensors take writes as "
+                        f"t[key] = value")
     result = call(*_map_tensors(args, _host_array), **_map_tensors(kwargs, _host_array))
-    result = _host.wrap_results(result, lambda arr: _wrap(backend.asarray(arr), backend))
-    return result if out is None else _store(result, out)
+    return _host.wrap_results(result, lambda arr: _wrap(backend.asarray(arr), backend))
 
 
 _MUTATING = frozenset({"put", "place", "putmask", "fill_diagonal", "put_along_axis", "copyto"})
@@ -129,12 +131,14 @@ def _ravel(x: Any) -> Any:
 
 
 def _operand(v: Any, like: Tensor, what: str) -> Tensor:
-    """``v`` as a Tensor beside ``like``: a Python value goes to ``like``'s device; an array
+    """``v`` as a Tensor beside ``like``: Python data goes to ``like``'s device; an array
     elsewhere is refused (as anygrad's functions refuse it)."""
     if isinstance(v, Tensor):
         return v
-    return _wrap(backends.as_operand(v if not isinstance(v, int | float | bool) else [v],
-                                     like._backend, what), like._backend)
+    backend = like._backend
+    arr = backends.as_operand(v, backend, what)
+    return _wrap(backend.asarray(arr) if isinstance(arr, bool | int | float | complex) else arr,
+                 backend)
 
 
 # -- ufuncs: NumPy's name -> anygrad's ---------------------------------------------------------
@@ -161,7 +165,7 @@ def _resolve_ufunc(ufunc: Any) -> Any:
     name = ufunc.__name__
     fn = _COMPOSITES.get(name)
     if fn is None:
-        fn = getattr(ag, _UFUNC_NAMES.get(name, name), None)
+        fn = getattr(sys.modules["anygrad"], _UFUNC_NAMES.get(name, name), None)
         if not callable(fn) or isinstance(fn, type):
             fn = None
     _UFUNCS[ufunc] = fn
@@ -174,7 +178,9 @@ def array_ufunc(self: Tensor, ufunc: Any, method: str, *inputs: Any, **kwargs: A
         fn = _UFUNCS.get(ufunc)
         if fn is not None:
             return fn(*inputs)
-    fn = _UFUNCS[ufunc] if ufunc in _UFUNCS else _resolve_ufunc(ufunc)
+    fn = _UFUNCS.get(ufunc, _NO)
+    if fn is _NO:
+        fn = _resolve_ufunc(ufunc)
     name = ufunc.__name__
     if fn is not None:
         try:
@@ -188,20 +194,23 @@ def array_ufunc(self: Tensor, ufunc: Any, method: str, *inputs: Any, **kwargs: A
 
 
 def _ufunc_fallback(ufunc: Any, method: str, inputs: tuple, kwargs: dict, why: str) -> Any:
-    what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}") + why
+    name = ufunc.__name__
+    what = f"numpy.{name}" + ("" if method == "__call__" else f".{method}") + why
     if method == "at":
         raise TypeError(f"{what}: writes in place, which Tensors take as t[key] = value")
     out = kwargs.pop("out", None)
-    if out is not None:  # NumPy writes into host copies of ``out``; they go back with setitem
-        outs = out if isinstance(out, tuple) else (out,)
-        kwargs["out"] = tuple(o.numpy() if isinstance(o, Tensor) else o for o in outs)
-        result = _fallback(what, getattr(ufunc, method), inputs, kwargs, None)
-        results = result if isinstance(result, tuple) else (result,)
-        for o, r in zip(outs, results, strict=True):
-            if isinstance(o, Tensor):
-                o[...] = r
-        return out[0] if len(outs) == 1 else out
-    return _fallback(what, getattr(ufunc, method), inputs, kwargs)
+    if out is None:
+        return _fallback(what, name, getattr(ufunc, method), inputs, kwargs)
+    # NumPy writes into host copies of the Tensors in ``out``; they go back with setitem
+    outs = out if isinstance(out, tuple) else (out,)
+    tensors = tuple(o for o in outs if isinstance(o, Tensor))
+    kwargs["out"] = tuple(o.numpy() if isinstance(o, Tensor) else o for o in outs)
+    result = _fallback(what, name, getattr(ufunc, method), inputs, kwargs, tensors)
+    results = result if isinstance(result, tuple) else (result,)
+    for o, r in zip(outs, results, strict=True):
+        if isinstance(o, Tensor):
+            o[...] = r
+    return outs[0] if len(outs) == 1 else outs
 
 
 def _ufunc_call(fn: Callable[..., Any], name: str, inputs: tuple, kwargs: dict) -> Any:
@@ -242,8 +251,8 @@ def _reduce_core(name: str, x: Any, axis: Any, dtype: Any, keepdims: bool, initi
         if fill is _NO:
             raise _Unsupported("where= needs initial= for this reduction")
         x = ag.where(_operand(where, x, f"numpy.{name}.reduce"), x, fill)
-    if name in ("logical_and", "logical_or") and x.dtype != ag.bool:
-        x = ag.astype(x, ag.bool)
+    if name in ("logical_and", "logical_or") and x.dtype != dtypes.bool_:
+        x = ag.astype(x, dtypes.bool_)
     result = reduce(x, axis=axis, keepdims=keepdims)
     if initial is not _NO:
         result = _ELEMENTWISE[name](result, initial)
@@ -282,7 +291,8 @@ _ELEMENTWISE = {"add": ag.add, "multiply": ag.multiply, "maximum": ag.maximum,
 
 # -- NumPy functions: adapters with NumPy's signatures -----------------------------------------
 def _no(**given: Any) -> None:
-    """Refuse (into the fallback) arguments anygrad does not take."""
+    """Refuse (into the fallback) arguments anygrad does not take: any value but their
+    defaults (not given, None, or ``where=True``)."""
     for key, value in given.items():
         if value is not _NO and value is not None and value is not True:
             raise _Unsupported(f"{key}=")
@@ -469,7 +479,8 @@ def _tri(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
-    _no(sparse=sparse or None)
+    if sparse:
+        raise _Unsupported("sparse=True")
     return tuple(ag.meshgrid(*xi, indexing=indexing))
 
 
@@ -478,11 +489,11 @@ def _broadcast_arrays(*args, subok=False):
 
 
 def _diagonal(a, offset=0, axis1=0, axis2=1):
-    return ag.linalg.diagonal(ag.moveaxis(a, (axis1, axis2), (-2, -1)), offset=offset)
+    return linalg.diagonal(ag.moveaxis(a, (axis1, axis2), (-2, -1)), offset=offset)
 
 
 def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return _store(ag.linalg.trace(ag.moveaxis(a, (axis1, axis2), (-2, -1)), offset=offset,
+    return _store(linalg.trace(ag.moveaxis(a, (axis1, axis2), (-2, -1)), offset=offset,
                                   dtype=dtype), out)
 
 
@@ -531,14 +542,20 @@ def _copy(a, order="K", subok=False):
 
 
 def _like(fn: Callable[..., Any], make: Callable[..., Any]) -> Callable[..., Any]:
-    def adapter(a, *fill, dtype=None, order="K", subok=True, shape=None, device=None):
-        if shape is not None:
-            a = ag.asarray(a)
-            return make((shape,) if isinstance(shape, int) else tuple(shape), *fill,
-                        dtype=a.dtype if dtype is None else dtype,
-                        device=a.device if device is None else device)
-        return fn(a, *fill, dtype=dtype, device=device)
+    def adapter(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+        return _full_like(a, _NO, dtype, shape=shape, device=device, fn=fn, make=make)
     return adapter
+
+
+def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None,
+               fn=ag.full_like, make=ag.full):
+    fill = () if fill_value is _NO else (fill_value,)
+    if shape is not None:
+        a = ag.asarray(a)
+        return make((shape,) if isinstance(shape, int) else tuple(shape), *fill,
+                    dtype=a.dtype if dtype is None else dtype,
+                    device=a.device if device is None else device)
+    return fn(a, *fill, dtype=dtype, device=device)
 
 
 def _copyto(dst, src, casting="same_kind", where=True):
@@ -549,6 +566,8 @@ def _copyto(dst, src, casting="same_kind", where=True):
 
 # products
 def _dot(a, b, out=None):
+    if not hasattr(a, "shape") or not hasattr(b, "shape"):  # a Python scalar stays weak
+        return _store(ag.multiply(a, b), out)
     a, b = ag.asarray(a), b if isinstance(b, Tensor) else _operand(b, a, "numpy.dot")
     if a.ndim == 0 or b.ndim == 0:
         r = ag.multiply(a, b)
@@ -564,6 +583,8 @@ def _vdot(a, b):
 
 
 def _inner(a, b):
+    if not hasattr(a, "shape") or not hasattr(b, "shape"):
+        return ag.multiply(a, b)
     a, b = ag.asarray(a), b if isinstance(b, Tensor) else _operand(b, a, "numpy.inner")
     if a.ndim == 0 or b.ndim == 0:
         return ag.multiply(a, b)
@@ -571,7 +592,7 @@ def _inner(a, b):
 
 
 def _outer(a, b, out=None):
-    return _store(ag.linalg.outer(_ravel(a), _ravel(b)), out)
+    return _store(linalg.outer(_ravel(a), _ravel(b)), out)
 
 
 def _tensordot(a, b, axes=2):
@@ -593,7 +614,7 @@ def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     b = ag.moveaxis(b if isinstance(b, Tensor) else _operand(b, a, "numpy.cross"), axisb, -1)
     if a.shape[-1] != 3 or b.shape[-1] != 3:
         raise _Unsupported("vectors of 2 components")
-    return ag.moveaxis(ag.linalg.cross(a, b, axis=-1), -1, axisc)
+    return ag.moveaxis(linalg.cross(a, b, axis=-1), -1, axisc)
 
 
 # sorting and sets
@@ -608,8 +629,8 @@ def _sorter(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *,
             equal_nan=True, sorted=True):
-    _no(return_index=return_index or None, return_inverse=return_inverse or None,
-        axis=axis)
+    if return_index or return_inverse or axis is not None:
+        raise _Unsupported("return_index=, return_inverse= or axis=")
     x = _ravel(ar)
     if not return_counts:
         return ag.sort(ag.unique_values(x))
@@ -627,9 +648,10 @@ def _isin(element, test_elements, assume_unique=False, invert=False, *, kind=Non
 
 
 def _isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    with ag.no_grad():
+    with no_grad():
         a = ag.asarray(a)
         b = b if isinstance(b, Tensor) else _operand(b, a, "numpy.isclose")
+        a, b = (x if x.dtype.kind in "fc" else ag.astype(x, dtypes.float64) for x in (a, b))
         finite = ag.logical_and(ag.isfinite(a), ag.isfinite(b))
         near = ag.less_equal(ag.abs(ag.subtract(a, b)), ag.add(atol, ag.multiply(rtol, ag.abs(b))))
         close = ag.where(finite, near, ag.equal(a, b))
@@ -669,7 +691,7 @@ def _size(a, axis=None):
 
 
 def _result_type(*arrays_and_dtypes):
-    return _host.result_type(*(x.dtype.name if isinstance(x, Tensor | ag.dtypes.DType) else x
+    return _host.result_type(*(x.dtype.name if isinstance(x, Tensor | dtypes.DType) else x
                                for x in arrays_and_dtypes))
 
 
@@ -677,31 +699,31 @@ def _result_type(*arrays_and_dtypes):
 def _eigh(fn: Callable[..., Any]) -> Callable[..., Any]:
     def adapter(a, UPLO="L"):
         if UPLO.upper() == "U":  # the lower triangle of a's (conjugate) transpose
-            a = ag.linalg.matrix_transpose(a)
+            a = linalg.matrix_transpose(a)
             a = ag.conj(a) if a.dtype.kind == "c" else a
         return fn(a)
     return adapter
 
 
 def _svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    return ag.linalg.svd(a, full_matrices=full_matrices) if compute_uv else ag.linalg.svdvals(a)
+    return linalg.svd(a, full_matrices=full_matrices) if compute_uv else linalg.svdvals(a)
 
 
 def _qr(a, mode="reduced"):
     if mode == "r":
-        return ag.linalg.qr(a).R
+        return linalg.qr(a).R
     if mode not in ("reduced", "complete"):
         raise _Unsupported(f"mode={mode!r}")
-    return ag.linalg.qr(a, mode=mode)
+    return linalg.qr(a, mode=mode)
 
 
 def _pinv(a, rcond=None, hermitian=False, *, rtol=_NO):
-    return ag.linalg.pinv(a, rtol=rcond if rtol is _NO else rtol)
+    return linalg.pinv(a, rtol=rcond if rtol is _NO else rtol)
 
 
 def _matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     _no(tol=tol)
-    return ag.linalg.matrix_rank(A, rtol=rtol)
+    return linalg.matrix_rank(A, rtol=rtol)
 
 
 def _multi_dot(arrays, *, out=None):
@@ -712,7 +734,7 @@ def _multi_dot(arrays, *, out=None):
 
 
 def _linalg_pass(name: str) -> Callable[..., Any]:
-    fn = getattr(ag.linalg, name)
+    fn = getattr(linalg, name)
 
     def adapter(*args, **kwargs):
         return fn(*args, **kwargs)
@@ -720,24 +742,35 @@ def _linalg_pass(name: str) -> Callable[..., Any]:
 
 
 # fft
+_COMPLEX_IN = frozenset({"fft", "ifft", "fftn", "ifftn", "hfft", "irfft", "irfftn"})
+
+
+def _complex(a: Any, name: str) -> Any:
+    """NumPy's transforms of complex input take real input too; the Array API's do not."""
+    a = ag.asarray(a)
+    if name in _COMPLEX_IN and a.dtype.kind != "c":
+        return ag.astype(a, dtypes.complex64 if a.dtype == dtypes.float32 else dtypes.complex128)
+    return a
+
+
 def _fft1(name: str) -> Callable[..., Any]:
-    fn = getattr(ag.fft, name)
+    fn = getattr(_fft, name)
 
     def adapter(a, n=None, axis=-1, norm=None, out=None):
-        return _store(fn(a, n=n, axis=axis, norm=norm or "backward"), out)
+        return _store(fn(_complex(a, name), n=n, axis=axis, norm=norm or "backward"), out)
     return adapter
 
 
 def _fftn(name: str, axes_default: Any = None) -> Callable[..., Any]:
-    fn = getattr(ag.fft, name)
+    fn = getattr(_fft, name)
 
     def adapter(a, s=None, axes=axes_default, norm=None, out=None):
-        return _store(fn(a, s=s, axes=axes, norm=norm or "backward"), out)
+        return _store(fn(_complex(a, name), s=s, axes=axes, norm=norm or "backward"), out)
     return adapter
 
 
 def _shift(name: str) -> Callable[..., Any]:
-    fn = getattr(ag.fft, name)
+    fn = getattr(_fft, name)
 
     def adapter(x, axes=None):
         return fn(x, axes=axes)
@@ -767,7 +800,7 @@ _NUMPY: dict[str, Callable[..., Any]] = {
     "where": _where, "clip": _clip, "round": _round, "around": _round,
     "real": _real, "imag": _imag, "copy": _copy, "copyto": _copyto,
     "zeros_like": _like(ag.zeros_like, ag.zeros), "ones_like": _like(ag.ones_like, ag.ones),
-    "empty_like": _like(ag.empty_like, ag.empty), "full_like": _like(ag.full_like, ag.full),
+    "empty_like": _like(ag.empty_like, ag.empty), "full_like": _full_like,
     "dot": _dot, "vdot": _vdot, "inner": _inner, "outer": _outer, "tensordot": _tensordot,
     "einsum": _einsum, "cross": _cross,
     "sort": _sorter(ag.sort), "argsort": _sorter(ag.argsort), "nonzero": ag.nonzero,
@@ -782,7 +815,7 @@ _LINALG: dict[str, Callable[..., Any]] = {
         "inv", "det", "slogdet", "solve", "cholesky", "eig", "eigvals", "svdvals",
         "matrix_power", "norm", "matrix_norm", "vector_norm", "matrix_transpose", "matmul",
         "tensordot", "vecdot", "outer", "cross", "diagonal", "trace")},
-    "eigh": _eigh(ag.linalg.eigh), "eigvalsh": _eigh(ag.linalg.eigvalsh), "svd": _svd,
+    "eigh": _eigh(linalg.eigh), "eigvalsh": _eigh(linalg.eigvalsh), "svd": _svd,
     "qr": _qr, "pinv": _pinv, "matrix_rank": _matrix_rank, "multi_dot": _multi_dot,
 }
 _FFT: dict[str, Callable[..., Any]] = {
@@ -804,20 +837,23 @@ def _resolve_function(func: Any) -> Any:
 
 def array_function(self: Tensor, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
     """NEP 18: NumPy's functions on Tensors run anygrad's differentiable functions."""
-    for t in types:
-        if not issubclass(t, Tensor):
+    for t in types:  # Tensors, NumPy's arrays: ours; other array types: theirs
+        if not issubclass(t, Tensor) and t.__module__ != "numpy":
             return NotImplemented
-    adapter = _FUNCS[func] if func in _FUNCS else _resolve_function(func)
-    what = f"{func.__module__}.{func.__name__}"
+    adapter = _FUNCS.get(func, _NO)
+    if adapter is _NO:
+        adapter = _resolve_function(func)
+    why = ""
     if adapter is not None:
         try:
             return adapter(*args, **kwargs)
         except _Unsupported as exc:
-            what += f" ({exc})"
-    return _fallback(what, func, args, kwargs)
+            why = f" ({exc})"
+    return _fallback(f"{func.__module__}.{func.__name__}{why}", func.__name__, func, args,
+                     kwargs)
 
 
 array_ufunc.__name__ = "__array_ufunc__"
 array_function.__name__ = "__array_function__"
-Tensor.__array_ufunc__ = array_ufunc  # type: ignore[attr-defined]
-Tensor.__array_function__ = array_function  # type: ignore[attr-defined]
+for _name, _fn in (("__array_ufunc__", array_ufunc), ("__array_function__", array_function)):
+    setattr(Tensor, _name, _fn)

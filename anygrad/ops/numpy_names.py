@@ -405,7 +405,38 @@ def _iter(self: Tensor) -> Iterator[Any]:
     return (self[i] for i in range(self.shape[0]))
 
 
+def _reduction(fn: Any, ddof: bool = False, dtype: bool = False) -> Any:
+    """``fn`` as a method with NumPy's signature: ``t.sum(0)``, ``t.std(axis, ddof=1)``,
+    ``out=`` (written into in place)."""
+    def method(self: Tensor, axis: Any = None, *args: Any, out: Any = None,
+               keepdims: bool = False, **kwargs: Any) -> Any:
+        if args:  # NumPy's positional order after axis: (dtype, out) or (out,)
+            names = (("dtype",) if dtype else ()) + ("out",)
+            extra = dict(zip(names, args, strict=False))
+            out = extra.pop("out", out)
+            kwargs.update(extra)
+        if ddof and "ddof" in kwargs:
+            kwargs["correction"] = kwargs.pop("ddof")
+        if kwargs.get("dtype", 0) is None:
+            del kwargs["dtype"]
+        if not dtype and "dtype" in kwargs:
+            self = self.astype(kwargs.pop("dtype"))
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        result = fn(self, axis=axis, keepdims=keepdims, **kwargs)
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
 METHODS: dict[str, Any] = {
+    "sum": _reduction(_red.sum, dtype=True), "prod": _reduction(_red.prod, dtype=True),
+    "mean": _reduction(_red.mean), "max": _reduction(_red.max), "min": _reduction(_red.min),
+    "std": _reduction(_red.std, ddof=True), "var": _reduction(_red.var, ddof=True),
+    "argmax": _reduction(_so.argmax), "argmin": _reduction(_so.argmin),
     "copy": _copy, "flatten": _flatten, "ravel": ravel, "transpose": _transpose,
     "swapaxes": swapaxes, "clip": _clip, "squeeze": _squeeze, "any": _any, "all": _all,
     "cumsum": cumsum, "cumprod": cumprod, "dot": dot, "round": _round, "argsort": _argsort,
