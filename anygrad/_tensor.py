@@ -35,12 +35,14 @@ class Tensor:
     label: str | None = None    #: a name for graph drawings and error messages
     # Rarely set, so kept out of the slots (see ``autograd.views``): the tensor owning the
     # memory of a view, how the view derives from it, a base's views (weak references), the
-    # version a write replaced, and whether a non-leaf keeps its gradient.
+    # version a write replaced, whether a non-leaf keeps its gradient, and whether it is a
+    # leaf written in place with values of its own (a leaf again once backward freed that).
     _base: Tensor | None = None
     _vchain: tuple = ()
     _views: list | None = None
     _prev: Tensor | None = None
     _retain: bool = False
+    _leaflike: bool = False
     _grad: Tensor | None = None
 
     def __init__(self, data: Any, *, device: Any = None, dtype: Any = None,

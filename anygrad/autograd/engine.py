@@ -52,8 +52,6 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
     try:
         while True:
             parents = t._parents
-            if parents is None:
-                raise GraphError(_FREED)
             op = t._op
             backend = t._backend
             context = backend.context
@@ -62,6 +60,10 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
             if t._retain:  # an intermediate that keeps its gradient (retain_grad)
                 t._accumulate(g)
             rules, args, params, seq = op.vjps, t._args, t._params, t._seq
+            if parents is None:
+                if not t._leaflike:
+                    raise GraphError(_FREED)
+                parents = args = ()  # a leaf written in place is a leaf again (MyGrad)
             nargs = len(args)
             xp, out, check_shape = backend.xp, t.data, not op.same_shape
             flip = out.dtype in backend.complex_dtypes and not op.complex_exact

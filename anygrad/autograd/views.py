@@ -39,13 +39,16 @@ class Meta:
     """What a view op's rule reads of its input: shape, dtype and device, not the values (a
     node holding the array would make every later write into it copy first)."""
 
-    __slots__ = ("shape", "dtype", "device", "ndim")
+    __slots__ = ("shape", "dtype", "device")
 
-    def __init__(self, array: Any):
+    def __init__(self, array: Any, device: Any):
         self.shape = tuple(array.shape)
         self.dtype = array.dtype
-        self.device = getattr(array, "device", None)
-        self.ndim = len(self.shape)
+        self.device = device  # the backend's native device
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
     def __repr__(self) -> str:
         return f"{self.dtype}{list(self.shape)}"
@@ -74,7 +77,7 @@ def view(op: Op, x: Tensor, params: dict[str, Any], layout: bool = False) -> Ten
         raise op_error(op, (x,), exc) from exc
     t = _wrap(out, backend)
     if x._rg and mode.grad:
-        link(t, op, (x,), (Meta(a),), params)
+        link(t, op, (x,), (Meta(a, backend.native),), params)
     if backend.views and backend.shares(out, a):
         root = x._base if x._base is not None else x
         if not layout or backend.contiguous(root.data):
@@ -214,25 +217,49 @@ def write(target: Tensor, key: Any, value: Any, name: str) -> None:
         if context is not None:
             context.__exit__(None, None, None)
     if passing:
-        _rebind(base, _node(PASS, base.data, base, (base,), (Meta(base.data),), {}), kept)
+        meta = Meta(base.data, backend.native)
+        _rebind(base, _node(PASS, base.data, base, (base,), (meta,), {}), kept)
     if not record:
         return
-    if base._op is None and base._rg:  # a leaf written in place keeps its gradient (MyGrad)
-        base._retain = True
+    leaflike = (base._op is None and base._rg) or base._leaflike
+    if leaflike:  # a leaf written in place keeps its gradient (MyGrad), and stays a leaf
+        base._retain = True  # for later graphs when the value came from nothing else
+        base._leaflike = source is None or not source._rg or not _reaches_other(source, base)
     whole = key is None and not target._vchain  # the old base gets no gradient from it
     parents = (base if base._rg and not whole else None,
                source if source is not None and source._rg else None)
-    args = (Meta(base.data), Meta(native) if hasattr(native, "shape") else native)
+    args = (Meta(base.data, backend.native),
+            Meta(native, backend.native) if hasattr(native, "shape") else native)
     _rebind(base, _node(WRITE, base.data, base, parents, args,
                         {"chain": target._vchain, "key": key}), kept)
     for v in views:  # each view: derived anew from the written base, in one node
         chain = v._vchain
         metas, a = [], base.data
         for op, p in chain:
-            metas.append(Meta(a))
+            metas.append(Meta(a, backend.native))
             a = op.forward(xp, a, **p)
         _rebind(v, _node(VIEWS, a, base, (base,), (metas[0],),
                          {"chain": chain, "metas": tuple(metas)}), kept)
+
+
+def _reaches_other(value: Tensor, base: Tensor) -> bool:
+    """Whether gradients from ``value`` reach a tensor requiring grad other than ``base``
+    (a leaf, or a leaf written with values of its own) and its previous versions."""
+    own = {id(base)}
+    p = base._prev
+    while p is not None:
+        own.add(id(p))
+        p = p._prev
+    stack, seen = [value], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or id(t) in own:
+            continue
+        seen.add(id(t))
+        if t._op is None or t._parents is None:
+            return True
+        stack.extend(p for p in t._parents if p is not None)
+    return False
 
 
 class _Named:
