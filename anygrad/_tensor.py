@@ -47,8 +47,10 @@ class Tensor:
 
     def __init__(self, data: Any, *, device: Any = None, dtype: Any = None,
                  requires_grad: bool | None = None, label: str | None = None,
-                 copy: bool = True, constant: bool | None = None):
+                 copy: bool = True, constant: bool | None = None, ndmin: int = 0):
         if constant is not None:
+            if not isinstance(constant, bool):
+                raise TypeError(f"Tensor: constant must be a bool or None, not {constant!r}")
             if requires_grad is not None and bool(requires_grad) == bool(constant):
                 raise TypeError(f"Tensor: requires_grad={requires_grad} contradicts "
                                 f"constant={constant}; give one of them")
@@ -57,6 +59,8 @@ class Tensor:
             arr, backend = backends.from_data(data.data, device, dtype, copy, src=data._backend)
         else:
             arr, backend = backends.from_data(data, device, dtype, copy)
+        if arr.ndim < ndmin:  # NumPy's and MyGrad's ``ndmin``: leading axes of size 1
+            arr = backend.xp.reshape(arr, (1,) * (ndmin - arr.ndim) + tuple(arr.shape))
         self.data = arr
         self._backend = backend
         self._op = self._g = None
@@ -89,6 +93,12 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
+
+    @shape.setter
+    def shape(self, shape: Any) -> None:
+        """``t.shape = (2, 5)``: reshape in place, without a copy (NumPy's rule)."""
+        from .autograd.views import set_shape
+        set_shape(self, shape)
 
     @property
     def ndim(self) -> int:
@@ -123,7 +133,12 @@ class Tensor:
     def base(self) -> Tensor | None:
         """The tensor whose memory this view shares (NumPy's and MyGrad's ``base``); None for
         a tensor that owns its memory, and on backends without views (JAX, Dask)."""
-        return self._base
+        base = self._base
+        if base is not None and not self._backend.shares(self.data, base.data):
+            from .autograd.views import unmark  # lazy mode marked a copy (a realized reshape
+            unmark(self)                        # that had to copy, torch's flip, ...)
+            return None
+        return base
 
     @property
     def creator(self) -> Any:
@@ -164,6 +179,8 @@ class Tensor:
             seed = grad.data
         else:
             seed = self._backend.asarray(grad)
+        if seed.dtype == dtype:  # the caller's array: gradients must not alias it
+            seed = self._backend.xp.asarray(seed, copy=True)
         if tuple(seed.shape) != self.shape:
             raise ShapeError(f"backward: grad has shape {tuple(seed.shape)}, the tensor "
                              f"{self.shape}")
@@ -252,10 +269,15 @@ class Tensor:
         return self.numpy().tolist()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._scalar("int"))
+
+    def _scalar(self, what: str) -> Any:
+        if self.size != 1:  # NumPy's error type
+            raise DTypeError(f"{what}() needs a tensor of one element, not shape {self.shape}")
+        return self.item()
 
     def __bool__(self) -> bool:
         return bool(self.item())

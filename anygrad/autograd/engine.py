@@ -57,8 +57,8 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
             context = backend.context
             if context is not None:  # CuPy: the rules run on this tensor's GPU
                 context.__enter__()
-            if t._retain:  # an intermediate that keeps its gradient (retain_grad)
-                t._accumulate(g)
+            if t._retain:  # an intermediate that keeps its gradient (retain_grad): a copy,
+                t._accumulate(backend.xp.asarray(g, copy=True))  # g goes on to the rules
             rules, args, params, seq = op.vjps, t._args, t._params, t._seq
             if parents is None:
                 if not t._leaflike:
@@ -115,8 +115,12 @@ def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
             else:
                 break
             g, t._g = t._g, None
+        given = set()  # a leaf's gradient is its own array: rules pass g on unchanged (add)
         for leaf in leaves:
             g, leaf._g = leaf._g, None
+            if id(g) in given:
+                g = leaf._backend.xp.asarray(g, copy=True)
+            given.add(id(g))
             leaf._accumulate(g)
     except BaseException:
         if context is not None:

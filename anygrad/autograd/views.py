@@ -24,6 +24,7 @@ Backends without views (JAX, Dask) keep functional writes: ``x`` takes a new arr
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from weakref import ref
 
@@ -61,9 +62,9 @@ def view(op: Op, x: Tensor, params: dict[str, Any], layout: bool = False) -> Ten
     ops give views of a fresh gradient array too."""
     mode = MODE.get()
     backend = x._backend
-    if mode.lazy:  # marked now, checked when a write needs it (see ``write``)
+    if mode.lazy:  # marked now, checked when realized (``Tensor.base``, ``write``)
         t = _record(op, (x,), params)
-        if backend.views:
+        if backend.views and op.name in backend.view_ops:
             _mark(t, x, op, params)
         return t
     a = x.data
@@ -96,6 +97,12 @@ def _mark(t: Tensor, x: Tensor, op: Op, params: dict[str, Any]) -> None:
     if len(views) & 15 == 15:  # drop dead references now and then
         views[:] = [r for r in views if r() is not None]
     views.append(ref(t))
+
+
+def unmark(t: Tensor) -> None:
+    """``t`` is no view after all (lazy mode marks before it knows whether a library copies)."""
+    t._base = None
+    t._vchain = ()
 
 
 def live_views(base: Tensor) -> list[Tensor]:
@@ -131,7 +138,28 @@ def _zero_region(xp: Any, g: Any, out: Any, base: Any, value: Any, *, chain: tup
 def _region(xp: Any, g: Any, out: Any, base: Any, value: Any, *, chain: tuple,
             key: Any) -> Any:
     region = derive(xp, g, chain)
-    return region if key is None else region[key]
+    if key is None:
+        return region
+    r = region[key]
+    if any(hasattr(k, "dtype") and xp.isdtype(k.dtype, "integral") for k in key):
+        r = r * xp.astype(_last_writes(xp, region, key), r.dtype)
+    shape = getattr(value, "shape", ())
+    if len(shape) > r.ndim:  # NumPy drops a value's leading size-1 axes: the engine sums them
+        r = xp.reshape(r, (1,) * (len(shape) - r.ndim) + tuple(r.shape))
+    return r
+
+
+def _last_writes(xp: Any, region: Any, key: tuple) -> Any:
+    """Which elements of ``region[key]`` a write kept: with repeated integer indices only the
+    last write of each element lands (as the library assigned it), so only it gets the
+    value's gradient."""
+    n, device = math.prod(region.shape), region.device
+    order = xp.arange(n, device=device)
+    pos = xp.reshape(xp.reshape(order, region.shape)[key], (-1,))
+    writer = xp.zeros((n,), dtype=order.dtype, device=device)
+    steps = xp.arange(pos.shape[0], dtype=order.dtype, device=device)
+    writer[pos] = steps
+    return xp.reshape(xp.take(writer, pos) == steps, region[key].shape)
 
 
 #: ``base`` with ``value`` written into the region ``chain`` then ``key`` picks (the data is
@@ -188,7 +216,7 @@ def write(target: Tensor, key: Any, value: Any, name: str) -> None:
             v.data = derive(xp, arrays[0], v._vchain)
             if not backend.shares(v.data, arrays[0]) or not (backend.contiguous(arrays[0]) or all(
                     op.name != "reshape" for op, _ in v._vchain)):  # a copy, after all
-                v._base = None
+                unmark(v)
     if any(v._base is None for v in views):
         if target._base is None and target is not base:  # the target is a copy: write it
             del arrays
@@ -260,6 +288,32 @@ def _reaches_other(value: Tensor, base: Tensor) -> bool:
             return True
         stack.extend(p for p in t._parents if p is not None)
     return False
+
+
+def set_shape(x: Tensor, shape: Any) -> None:
+    """``x.shape = shape`` in place: ``x`` becomes a reshape view of its own memory (its views
+    stay views of the same memory; ``x``'s graph goes on through the reshape)."""
+    from ..ops.shape import RESHAPE, reshape
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    new = reshape(x, shape)
+    backend = x._backend
+    if x.size and backend.views and not backend.shares(new.data, x.data):
+        raise AttributeError(f"cannot reshape a tensor of shape {x.shape} to {shape} in place "
+                             f"without copying; use .reshape()")
+    step = (RESHAPE, {"shape": tuple(new.shape)})
+    if x._base is None:
+        back = ((RESHAPE, {"shape": x.shape}),)
+        for v in live_views(x):  # they derived from x's old shape
+            v._vchain = back + v._vchain
+    else:
+        x._vchain = x._vchain + (step,)
+    if new._op is None:
+        x.data = new.data
+        return
+    leaf = x._op is None or x._leaflike
+    _rebind(x, new, None)
+    if leaf:  # a leaf reshaped in place is still a leaf (as when written: see ``write``)
+        x._retain = x._leaflike = True
 
 
 class _Named:

@@ -99,6 +99,9 @@ class Backend:
     #: CuPy, torch, array-api-strict). Where not (JAX, Dask), writes are functional and
     #: views are copies.
     views: bool = False
+    #: The view ops whose results share memory with their input here (lazy mode marks a
+    #: deferred result as a view by this, before it exists).
+    view_ops: frozenset = frozenset({"getitem", "reshape", "permute_dims", "broadcast_to", "flip"})
 
     def shares(self, view: Any, base: Any) -> bool:
         """Whether ``view`` is a view of ``base``'s memory."""

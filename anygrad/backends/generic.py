@@ -81,6 +81,10 @@ class GenericBackend(Backend):
     def views(self) -> bool:  # type: ignore[override]
         return self.name in _VIEWS
 
+    @property
+    def view_ops(self) -> frozenset:  # type: ignore[override]
+        return Backend.view_ops - {"flip"} if self.name == "torch" else Backend.view_ops
+
     def shares(self, view: Any, base: Any) -> bool:
         if self.name == "torch":
             return view.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()

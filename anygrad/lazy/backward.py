@@ -117,7 +117,10 @@ def _links(nodes: list[Node]) -> tuple | None:
     for pos in range(n - 1, -1, -1):
         if not reached[pos]:
             continue
-        for i, p in enumerate(nodes[pos].ref()._parents):
+        t = nodes[pos].ref()
+        if t._retain:  # an intermediate keeping its gradient: the engine stores it
+            return None
+        for i, p in enumerate(t._parents):
             if p is None:
                 continue
             if type(p) is LazyTensor:

@@ -66,6 +66,8 @@ def _take_along(xp: Any, x: Any, indices: Any, *, axis: int) -> Any:
 
 GETITEM = Op("getitem", _index, (_scatter,), reads_out=False, complex_exact=True)
 GATHER = Op("getitem", _index, (gathered(_index),))
+ELEMENT = Op("getitem", lambda xp, x, *, key: xp.asarray(x[key], copy=True), (_scatter,),
+             reads_out=False, complex_exact=True)
 TAKE = Op("take", _take, (gathered(_take), None))
 TAKE_ALONG_AXIS = Op("take_along_axis", _take_along, (gathered(_take_along), None))
 
@@ -96,8 +98,9 @@ def _native_key(key: Any, backend: Any) -> Any:
             raise DeviceError(f"getitem: the index is on {key.device}, the tensor on "
                               f"{backend.device}")
         return key.data
-    if isinstance(key, list):
-        return backends.as_operand(key, backend, "getitem")
+    if isinstance(key, list):  # (an empty list indexes nothing, as NumPy's int array)
+        return backend.asarray(key, "int64") if not key else backends.as_operand(
+            key, backend, "getitem")
     return key
 
 
@@ -136,15 +139,27 @@ def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[in
 def getitem(x: Any, key: Any) -> Any:
     """``x[key]``; the gradient flows back to the selected elements (repeats accumulate)."""
     x = ensure_tensor(x)
+    scalar = _picks_one(key, x.ndim)
     key, ints = _key(key, x._backend)
     if ints:
         return apply_unary(GATHER, x, {"key": key})
+    if scalar:  # NumPy gives a scalar, a copy: x[0] of a vector is no view
+        return apply_unary(ELEMENT, x, {"key": key})
     if any(isinstance(k, slice) and k.step is not None and k.step < 0 for k in key) and not any(
             hasattr(k, "dtype") for k in key):
         from .shape import flip
         key, flips = _positive_steps(key, x.shape)
         return flip(view(GETITEM, x, {"key": key}), axis=flips)
+    if any(hasattr(k, "dtype") for k in key):  # a boolean mask: a copy
+        return apply_unary(GETITEM, x, {"key": key})
     return view(GETITEM, x, {"key": key})
+
+
+def _picks_one(key: Any, ndim: int) -> bool:
+    """Whether ``key`` is one integer per axis (or ``()`` on a 0-d array), which NumPy answers
+    with a scalar rather than a view."""
+    key = key if isinstance(key, tuple) else (key,)
+    return len(key) == ndim and all(isinstance(k, int) and not isinstance(k, bool) for k in key)
 
 
 def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
