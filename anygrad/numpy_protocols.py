@@ -23,6 +23,7 @@ from ._tensor import Tensor, _wrap
 from .backends import numpy_fallback as _host
 from .errors import DeviceError
 from .modes import MODE, no_grad
+from .ops import numpy_names as _names
 
 _NO: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()  # argument not given
 
@@ -376,7 +377,7 @@ def _count_nonzero(a, axis=None, *, keepdims=False):
 
 # shapes
 def _transpose(a, axes=None):
-    return ag.permute_dims(a, tuple(range(a.ndim - 1, -1, -1)) if axes is None else tuple(axes))
+    return _names.transpose(a, axes)
 
 
 def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
@@ -392,8 +393,6 @@ def _ravel_np(a, order="C"):
 
 
 def _squeeze(a, axis=None):
-    if axis is None:
-        axis = tuple(i for i, n in enumerate(a.shape) if n == 1)
     return ag.squeeze(a, axis=axis)
 
 
@@ -797,7 +796,7 @@ _NUMPY: dict[str, Callable[..., Any]] = {
     "take_along_axis": _take_along_axis, "tril": _tri(ag.tril), "triu": _tri(ag.triu),
     "meshgrid": _meshgrid, "broadcast_arrays": _broadcast_arrays,
     "diagonal": _diagonal, "trace": _trace,
-    "where": _where, "clip": _clip, "round": _round, "around": _round,
+    "where": _where, "clip": _clip, "round": _round, "around": _round, "sinc": _names.sinc,
     "real": _real, "imag": _imag, "copy": _copy, "copyto": _copyto,
     "zeros_like": _like(ag.zeros_like, ag.zeros), "ones_like": _like(ag.ones_like, ag.ones),
     "empty_like": _like(ag.empty_like, ag.empty), "full_like": _full_like,
@@ -828,9 +827,44 @@ _TABLES = {"numpy": _NUMPY, "numpy.linalg": _LINALG, "numpy.fft": _FFT}
 _FUNCS: dict[Any, Any] = {}  # NumPy function -> adapter (None: none), filled on first use
 
 
+# -- metadata: NumPy's functions that read only dtypes and shapes cut no graph ----------------
+def _np_dtype(t: Tensor) -> Any:
+    """``t``'s dtype, as NumPy's."""
+    return t.dtype.dtype
+
+
+def _stand_in(t: Tensor) -> Any:
+    """A NumPy value of ``t``'s dtype and ndim holding none of its data: a scalar for a 0-d
+    ``t``, else an array of size 0."""
+    zero = t.dtype.dtype.type(0)
+    return zero if not t.ndim else zero.reshape((1,) * t.ndim)[:0]
+
+
+def _value_if_0d(t: Tensor) -> Any:
+    """``min_scalar_type`` reads the value of a 0-d array (as a NumPy scalar), only the dtype
+    of any other."""
+    return t.dtype.dtype.type(t.item()) if not t.ndim else _stand_in(t)
+
+
+# NumPy's name -> what a Tensor argument becomes; NumPy itself then answers, on any device
+_METADATA: dict[str, Callable[[Tensor], Any]] = {
+    "can_cast": _np_dtype, "min_scalar_type": _value_if_0d, "iscomplexobj": _stand_in,
+    "isrealobj": _stand_in, "common_type": _stand_in,
+}
+
+
+def _metadata(func: Any, replace: Callable[[Tensor], Any]) -> Callable[..., Any]:
+    def adapter(*args: Any, **kwargs: Any) -> Any:
+        return func(*_map_tensors(args, replace), **_map_tensors(kwargs, replace))
+    return adapter
+
+
 def _resolve_function(func: Any) -> Any:
-    table = _TABLES.get(getattr(func, "__module__", None) or "")
-    adapter = None if table is None else table.get(getattr(func, "__name__", ""))
+    module, name = getattr(func, "__module__", None) or "", getattr(func, "__name__", "")
+    table = _TABLES.get(module)
+    adapter = None if table is None else table.get(name)
+    if adapter is None and module == "numpy" and name in _METADATA:
+        adapter = _metadata(func, _METADATA[name])
     _FUNCS[func] = adapter
     return adapter
 

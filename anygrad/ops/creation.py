@@ -120,6 +120,50 @@ def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: A
                  endpoint=endpoint)
 
 
+def _spaced(name: str, b: Any, values: Any, dtype: Any, grad: tuple) -> Tensor:
+    """float64 ``values`` on backend ``b`` as a tensor of ``dtype`` (default float64), a leaf
+    requiring grad when ``grad`` asks for one (as ``_make``)."""
+    if dtype is not None and _d.as_dtype(dtype) != _d.float64:
+        values = b.xp.astype(values, b.native_dtype(dtype))
+    out = _wrap(values, b)
+    if grad != (None, None) and wants_grad(*grad, name):
+        out.requires_grad = True
+    return out
+
+
+def logspace(start: Any, stop: Any, /, num: int = 50, *, endpoint: bool = True,
+             base: float = 10.0, dtype: Any = None, device: Any = None,
+             requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """``base ** linspace(start, stop, num)`` (NumPy's ``logspace``; real ``start``/``stop``)."""
+    b = _where(device)
+    exponents = b.xp.linspace(float(start), float(stop), num, dtype=b.native_dtype(_d.float64),
+                              device=b.native, endpoint=endpoint)
+    return _spaced("logspace", b, b.xp.pow(float(base), exponents), dtype,
+                   (requires_grad, constant))
+
+
+def geomspace(start: Any, stop: Any, /, num: int = 50, *, endpoint: bool = True,
+              dtype: Any = None, device: Any = None, requires_grad: bool | None = None,
+              constant: bool | None = None) -> Tensor:
+    """``num`` numbers from ``start`` to ``stop`` in a geometric progression, the ends exact
+    (NumPy's ``geomspace``; real, non-zero ``start``/``stop``)."""
+    start, stop = float(start), float(stop)
+    if start == 0 or stop == 0:
+        raise ValueError("geomspace: a geometric sequence cannot include zero")
+    b = _where(device)
+    xp = b.xp
+    sign = -1.0 if start < 0 and stop < 0 else 1.0  # mixed signs: NaN between the ends, as NumPy
+    logs = [math.log10(v * sign) if v * sign > 0 else math.nan for v in (start, stop)]
+    values = sign * xp.pow(10.0, xp.linspace(*logs, num, dtype=b.native_dtype(_d.float64),
+                                             device=b.native, endpoint=endpoint))
+    if num > 0:
+        index = xp.arange(num, device=b.native)
+        values = xp.where(index == 0, start, values)
+        if endpoint and num > 1:
+            values = xp.where(index == num - 1, stop, values)
+    return _spaced("geomspace", b, values, dtype, (requires_grad, constant))
+
+
 def _like(x: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
     x = ensure_tensor(x)
     return (x.dtype if dtype is None else dtype), (x.device if device is None else device)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..autograd.function import apply
-from ..autograd.op import Op, Variadic
-from ._define import binary, unary
+from ..autograd.function import apply, binary_fn, unary_fn
+from ..autograd.op import Op, Rule, Variadic
+from ._define import _public, binary, unary
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -151,3 +151,115 @@ greater = binary("greater", None)
 greater_equal = binary("greater_equal", None)
 equal = binary("equal", None)
 not_equal = binary("not_equal", None)
+
+
+# -- NumPy's and MyGrad's functions beyond the Array API -------------------------------------
+# The standard has no ``xp.cbrt``, ``xp.fmod``, ...: each forward uses the namespace's own
+# function where it has one (NumPy, CuPy, torch), else an exact composition of standard ones.
+def _float(xp: Any, x: Any) -> Any:
+    """``x``, cast to float64 when integer or bool (as NumPy's float ufuncs do)."""
+    return x if xp.isdtype(x.dtype, ("real floating", "complex floating")) \
+        else xp.astype(x, xp.float64)
+
+
+def _arrays(xp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    """Both operands as arrays: a Python scalar becomes one like the other operand, of its
+    dtype (float64 for a float with integers)."""
+    def like(s: Any, a: Any) -> Any:
+        dtype = a.dtype
+        if isinstance(s, float) and not xp.isdtype(dtype, ("real floating", "complex floating")):
+            dtype = xp.float64
+        return xp.full_like(a, s, dtype=dtype)
+    if not hasattr(x, "dtype"):
+        x = like(x, y)
+    elif not hasattr(y, "dtype"):
+        y = like(y, x)
+    return x, y
+
+
+def _native(name: str, fallback: Any, cast: bool = True) -> Any:
+    """``forward(xp, *arrays)``: ``xp.<name>`` where the namespace has it, else ``fallback``
+    (inputs made floats first when ``cast``)."""
+    def forward(xp: Any, *args: Any) -> Any:
+        if len(args) == 2:
+            args = _arrays(xp, *args)
+        if cast:
+            args = tuple(_float(xp, a) for a in args)
+        fn = getattr(xp, name, None)
+        return fn(*args) if fn is not None else fallback(xp, *args)
+    return forward
+
+
+def _formula(name: str, forward: Any, *rules: Rule, doc: str) -> Any:
+    """The public function of an elementwise op computed by ``forward(xp, *arrays)``."""
+    op = Op(name, forward, rules, elementwise=True, same_shape=len(rules) == 1)
+    return _public((unary_fn if len(rules) == 1 else binary_fn)(op), op, doc)
+
+
+def _cbrt(xp: Any, x: Any) -> Any:
+    r = xp.abs(x) ** (1 / 3)
+    return xp.where(x < 0, -r, r)
+
+
+def _fmod(xp: Any, x: Any, y: Any) -> Any:
+    r = xp.remainder(xp.abs(x), xp.abs(y))
+    return xp.copysign(r, x) if xp.isdtype(r.dtype, "real floating") else xp.where(x < 0, -r, r)
+
+
+def _sinc(xp: Any, x: Any) -> Any:
+    px = math.pi * xp.where(x == 0, 1.0, x)
+    return xp.where(x == 0, 1.0, xp.sin(px) / px)
+
+
+def _sinc_rule(xp: Any, g: Any, out: Any, x: Any) -> Any:
+    """d sinc/dx = (cos(pi x) - sinc(x)) / x, 0 at x = 0."""
+    safe = xp.where(x == 0, 1.0, x)
+    return g * xp.where(x == 0, 0.0, (xp.cos(math.pi * safe) - out) / safe)
+
+
+cbrt = _formula("cbrt", _native("cbrt", _cbrt), lambda xp, g, out, x: g / (3 * out * out),
+                doc="The cube root, real for negative ``x``.")
+sinc = _formula("sinc", _native("sinc", _sinc), _sinc_rule,
+                doc="NumPy's normalized sinc: ``sin(pi x) / (pi x)``, 1 at 0.")
+fmod = _formula("fmod", _native("fmod", _fmod, cast=False),
+                lambda xp, g, out, x, y: g,
+                lambda xp, g, out, x, y: -g * xp.round((x - out) / y),
+                doc="The C remainder of ``x / y``: the sign of ``x`` (``remainder``: of ``y``).")
+logaddexp2 = _formula(
+    "logaddexp2",
+    _native("logaddexp2", lambda xp, x, y: xp.logaddexp(x * _LN2, y * _LN2) / _LN2),
+    lambda xp, g, out, x, y: g * xp.exp((x - out) * _LN2),
+    lambda xp, g, out, x, y: g * xp.exp((y - out) * _LN2),
+    doc="``log2(2**x + 2**y)``, without overflow.")
+
+# MyGrad's reciprocal trigonometric and hyperbolic functions; the inverses are those of 1/x
+sec = _formula("sec", lambda xp, x: 1 / xp.cos(_float(xp, x)),
+               lambda xp, g, out, x: g * out * xp.tan(x), doc="The secant, ``1 / cos(x)``.")
+csc = _formula("csc", lambda xp, x: 1 / xp.sin(_float(xp, x)),
+               lambda xp, g, out, x: -g * out / xp.tan(x), doc="The cosecant, ``1 / sin(x)``.")
+cot = _formula("cot", lambda xp, x: 1 / xp.tan(_float(xp, x)),
+               lambda xp, g, out, x: -g * (1 + out * out), doc="The cotangent, ``1 / tan(x)``.")
+arcsec = _formula("arcsec", lambda xp, x: xp.acos(1 / _float(xp, x)),
+                  lambda xp, g, out, x: g / (xp.abs(x) * xp.sqrt(x * x - 1)),
+                  doc="The inverse secant, ``arccos(1 / x)``.")
+arccsc = _formula("arccsc", lambda xp, x: xp.asin(1 / _float(xp, x)),
+                  lambda xp, g, out, x: -g / (xp.abs(x) * xp.sqrt(x * x - 1)),
+                  doc="The inverse cosecant, ``arcsin(1 / x)``.")
+arccot = _formula("arccot", lambda xp, x: xp.atan(1 / _float(xp, x)),
+                  lambda xp, g, out, x: -g / (1 + x * x),
+                  doc="The inverse cotangent, ``arctan(1 / x)`` (in (-pi/2, pi/2]).")
+sech = _formula("sech", lambda xp, x: 1 / xp.cosh(_float(xp, x)),
+                lambda xp, g, out, x: -g * out * xp.tanh(x),
+                doc="The hyperbolic secant, ``1 / cosh(x)``.")
+csch = _formula("csch", lambda xp, x: 1 / xp.sinh(_float(xp, x)),
+                lambda xp, g, out, x: -g * out / xp.tanh(x),
+                doc="The hyperbolic cosecant, ``1 / sinh(x)``.")
+coth = _formula("coth", lambda xp, x: 1 / xp.tanh(_float(xp, x)),
+                lambda xp, g, out, x: g * (1 - out * out),
+                doc="The hyperbolic cotangent, ``1 / tanh(x)``.")
+arccoth = _formula("arccoth", lambda xp, x: xp.atanh(1 / _float(xp, x)),
+                   lambda xp, g, out, x: g / (1 - x * x),
+                   doc="The inverse hyperbolic cotangent, ``arctanh(1 / x)``.")
+arccsch = _formula("arccsch", lambda xp, x: xp.asinh(1 / _float(xp, x)),
+                   lambda xp, g, out, x: -g / (xp.abs(x) * xp.sqrt(1 + x * x)),
+                   doc="The inverse hyperbolic cosecant, ``arcsinh(1 / x)``.")

@@ -25,16 +25,20 @@ from . import sorting as _so
 from ._define import wants_grad
 from .creation import asarray as _asarray
 from .creation import eye as _eye
+from .creation import geomspace, logspace
 from .indexing import inplace as _inplace
 from .indexing import take as _take
 
 __all__ = [
-    "tensor", "astensor", "constant", "array", "identity",
-    "concatenate", "transpose", "swapaxes", "ravel", "atleast_1d", "atleast_2d", "atleast_3d",
+    "tensor", "astensor", "constant", "array", "identity", "geomspace", "logspace",
+    "concatenate", "transpose", "reshape", "swapaxes", "ravel",
+    "atleast_1d", "atleast_2d", "atleast_3d",
     "vstack", "hstack", "dstack", "split",
     "power", "true_divide", "mod", "absolute", "fabs", "rint", "fix", "around", "conjugate",
     "arccos", "arcsin", "arctan", "arctan2", "arccosh", "arcsinh", "arctanh", "exp2",
     "deg2rad", "rad2deg", "degrees", "radians", "invert", "left_shift", "right_shift",
+    "cbrt", "fmod", "logaddexp2", "sinc", "sec", "csc", "cot", "arcsec", "arccsc", "arccot",
+    "sech", "csch", "coth", "arccoth", "arccsch",
     "amax", "amin", "cumsum", "cumprod",
     "dot", "inner", "outer", "vdot", "diagonal", "trace",
 ]
@@ -104,10 +108,27 @@ def concatenate(arrays: Any, axis: int | None = 0, *, dtype: Any = None) -> Any:
     return _sh.concat(arrays, axis=axis)
 
 
-def transpose(a: Any, axes: Any = None) -> Any:
-    """``a`` with its axes permuted by ``axes`` (reversed when None), as NumPy's."""
+def transpose(a: Any, *args: Any, axes: Any = None) -> Any:
+    """``a`` with its axes permuted by ``axes`` (reversed when None), as NumPy's
+    ``transpose(a, axes)``: a sequence of ints, one int for a 1-d ``a``, or None; MyGrad's
+    ``transpose(a, 1, 0)`` too."""
     a = ensure_tensor(a)
-    return _sh.permute_dims(a, tuple(range(a.ndim - 1, -1, -1)) if axes is None else tuple(axes))
+    if args:
+        if axes is not None:
+            raise TypeError("transpose: axes given both positionally and as axes=")
+        axes = args[0] if len(args) == 1 else args
+    if axes is None:
+        return _sh.permute_dims(a, tuple(range(a.ndim - 1, -1, -1)))
+    axes = (axes,) if isinstance(axes, int) or not hasattr(axes, "__iter__") else axes
+    return _sh.permute_dims(a, tuple(int(ax) for ax in axes))
+
+
+def reshape(a: Any, /, shape: Any = None, *, newshape: Any = None, copy: bool | None = None
+            ) -> Any:
+    """The Array API's ``reshape(x, shape)``, also taking NumPy's and MyGrad's ``newshape=``."""
+    if (shape is None) == (newshape is None):
+        raise TypeError("reshape: give the new shape once, as shape (or newshape=)")
+    return _sh.reshape(a, newshape if shape is None else shape, copy=copy)
 
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
@@ -201,6 +222,10 @@ arccosh = _ew.acosh
 arcsinh = _ew.asinh
 arctanh = _ew.atanh
 rint = _ew.round  # (both round half to even)
+cbrt, fmod, logaddexp2, sinc = _ew.cbrt, _ew.fmod, _ew.logaddexp2, _ew.sinc
+sec, csc, cot, sech, csch, coth = _ew.sec, _ew.csc, _ew.cot, _ew.sech, _ew.csch, _ew.coth
+arcsec, arccsc, arccot, arccoth, arccsch = (_ew.arcsec, _ew.arccsc, _ew.arccot, _ew.arccoth,
+                                            _ew.arccsch)
 fix = _ew.trunc
 conjugate = _ew.conj
 invert = _ew.bitwise_invert
@@ -344,9 +369,18 @@ def _transpose(self: Tensor, *axes: Any) -> Any:
 
 def _squeeze(self: Tensor, axis: int | tuple[int, ...] | None = None) -> Any:
     """``t`` without the size-1 axes ``axis`` (all of them when None)."""
-    if axis is None:
-        axis = tuple(i for i, n in enumerate(self.shape) if n == 1)
     return _sh.squeeze(self, axis)
+
+
+def _moveaxis(self: Tensor, source: int | tuple[int, ...], destination: int | tuple[int, ...]
+              ) -> Any:
+    """``t`` with axes ``source`` moved to ``destination`` (a view)."""
+    return _sh.moveaxis(self, source, destination)
+
+
+def _contains(self: Tensor, value: Any) -> bool:
+    """``value in t``: whether some element equals ``value`` (NumPy's ``(t == value).any()``)."""
+    return bool(_red.any(_ew.equal(self, value)))
 
 
 def _clip(self: Tensor, min: Any = None, max: Any = None) -> Any:
@@ -445,7 +479,7 @@ METHODS: dict[str, Any] = {
     "conj": _ew.conj, "conjugate": _ew.conj,
     "real": property(_ew.real, doc="The real part (differentiable)."),
     "imag": property(_ew.imag, doc="The imaginary part (differentiable)."),
-    "__iter__": _iter,
+    "__iter__": _iter, "__contains__": _contains, "moveaxis": _moveaxis,
 }
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -87,15 +87,45 @@ def broadcast_to(x: Any, /, shape: tuple[int, ...]) -> Any:
     return view(BROADCAST_TO, ensure_tensor(x), {"shape": tuple(shape)})
 
 
+_KIND_RANK = {"b": 0, "u": 1, "i": 2, "f": 3, "c": 4}
+
+
+def _castable(a: Any, b: Any, casting: str) -> bool:
+    """Whether NumPy's rule ``casting`` allows casting dtype ``a`` to ``b``."""
+    if casting == "unsafe" or a == b:
+        return True
+    if casting in ("no", "equiv"):
+        return False
+    if casting not in ("safe", "same_kind"):
+        raise ValueError(f"astype: casting must be 'no', 'equiv', 'safe', 'same_kind' or "
+                         f"'unsafe', not {casting!r}")
+    ka, kb = a.kind, b.kind
+    if casting == "same_kind" and _KIND_RANK[ka] <= _KIND_RANK[kb]:
+        return True
+    size_b = b.itemsize // 2 if kb == "c" else b.itemsize  # (of a complex: its parts)
+    if ka == "b" or ka == kb:
+        return ka == "b" or b.itemsize >= a.itemsize
+    if ka in "iu" and kb in "fc":  # every integer fits a float of twice its size (int64: float64)
+        return size_b >= min(2 * a.itemsize, 8)
+    if ka == "u" and kb == "i":
+        return b.itemsize > a.itemsize
+    return ka == "f" and kb == "c" and size_b >= a.itemsize
+
+
 def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None,
-           constant: bool | None = None) -> Any:
+           constant: bool | None = None, casting: str = "unsafe") -> Any:
     """``x`` cast to ``dtype``; differentiable into float dtypes, a constant otherwise.
 
     MyGrad's ``constant=True`` gives a constant (cut from the graph); ``constant=False`` a
-    tensor that requires grad (a new leaf when ``x`` does not), float dtypes only.
+    tensor that requires grad (a new leaf when ``x`` does not), float dtypes only. NumPy's
+    ``casting`` (``"no"``, ``"equiv"``, ``"safe"``, ``"same_kind"``, default ``"unsafe"``)
+    refuses the casts its rule does not allow with a TypeError.
     """
     x = ensure_tensor(x)
     target = as_dtype(dtype)
+    if not _castable(x.dtype, target, casting):
+        raise TypeError(f"astype: cannot cast {x.dtype.name} to {target.name} according to "
+                        f"the rule {casting!r}")
     if constant is False and target.kind not in "fc":
         raise DTypeError(f"astype: only float and complex tensors can require gradients "
                          f"(constant=False), not {target.name}")
@@ -172,9 +202,11 @@ def expand_dims(x: Any, /, axis: int | tuple[int, ...] = 0) -> Any:
     return reshape(x, tuple(shape))
 
 
-def squeeze(x: Any, /, axis: int | tuple[int, ...]) -> Any:
-    """``x`` without the size-1 axes ``axis``."""
+def squeeze(x: Any, /, axis: int | tuple[int, ...] | None = None) -> Any:
+    """``x`` without the size-1 axes ``axis`` (every size-1 axis when None, as NumPy's)."""
     x = ensure_tensor(x)
+    if axis is None:
+        axis = tuple(i for i, n in enumerate(x.shape) if n == 1)
     axes = normalize_axes(axis, x.ndim, "squeeze")
     if any(x.shape[a] != 1 for a in axes):
         raise ShapeError(f"squeeze: axis {axis} of shape {x.shape} is not of size 1")
