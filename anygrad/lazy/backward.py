@@ -169,8 +169,9 @@ def _compile(root: LazyTensor, seed: Any, nodes: list[Node], leaves: list, links
     except Exception:  # a rule that needs arrays: the engine runs it
         _on_engine(root, seed, retain_graph)
         return _EAGER
-    replayable = schedule.runs == before and all(
-        g is None or (type(g) is LazyTensor and g._backend is backend) for g in grads)
+    replayable = schedule.runs == before and all(  # (a gradient that is the seed itself,
+        g is None or (type(g) is LazyTensor and g._backend is backend  # passed on by ``add``,
+                      and g._args.op is not None) for g in grads)       # is no node to plan)
     if replayable:
         roots = [root._args] + [g._args for g in grads if g is not None]
         joint, signature, joint_leaves = schedule.trace(roots, backend)
