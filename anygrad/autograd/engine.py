@@ -8,6 +8,7 @@ its ``_g`` slot meanwhile. Time is linear in the graph size (times a log of the 
 
 from __future__ import annotations
 
+import threading
 from heapq import heappop, heappush
 from typing import Any
 
@@ -39,8 +40,19 @@ def _version_at(p: Any, seq: int) -> Any:
     return p
 
 
+#: One backward at a time: its working state (each tensor's ``_g``) and the accumulation
+#: into leaves that several graphs share (data-parallel threads, a server) must not
+#: interleave. Re-entrant, for rules that differentiate. One acquisition per backward call.
+LOCK = threading.RLock()
+
+
 def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
     """Send ``seed`` (an array shaped like ``root``) back through the graph to every leaf."""
+    with LOCK:
+        _backward(root, seed, retain_graph)
+
+
+def _backward(root: Any, seed: Any, retain_graph: bool) -> None:
     if root._op is None:
         root._accumulate(seed)
         return

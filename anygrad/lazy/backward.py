@@ -25,8 +25,8 @@ from typing import Any
 
 from .. import modes
 from .._tensor import Tensor
+from ..autograd.engine import LOCK, unbroadcast
 from ..autograd.engine import backward as engine_backward
-from ..autograd.engine import unbroadcast
 from . import cache, schedule
 from .graph import LazyTensor, Node, holder, known
 from .keys import Unkeyed
@@ -67,7 +67,13 @@ class Compiled:
 
 
 def backward(root: LazyTensor, grad: Any, retain_graph: bool) -> None:
-    """``root.backward(grad, retain_graph)`` for a deferred ``root``."""
+    """``root.backward(grad, retain_graph)`` for a deferred ``root`` (one at a time, as the
+    engine's: see ``engine.LOCK``)."""
+    with LOCK:
+        _backward(root, grad, retain_graph)
+
+
+def _backward(root: LazyTensor, grad: Any, retain_graph: bool) -> None:
     if not root._rg:
         return Tensor.backward(root, grad, retain_graph)  # raises eager mode's error
     if type(grad) is LazyTensor:
