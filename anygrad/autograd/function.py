@@ -94,8 +94,10 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
     forward, rules, name = op.forward, op.vjps, op.xp_name
     resolved = (None, None)  # (backend, its xp.<name>): the last one used, one atomic tuple
 
-    def fn(x: Any) -> Tensor:
+    def fn(x: Any, out: Tensor | None = None) -> Tensor:
         nonlocal resolved
+        if out is not None:  # MyGrad's and NumPy's ``out=``: written in place
+            return into(out, fn(x))
         if not isinstance(x, Tensor):
             x = _constant(x)
         mode = MODE.get()
@@ -140,8 +142,10 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
     forward, rules, name = op.forward, op.vjps, op.xp_name
     resolved = (None, None)  # (backend, its xp.<name>): the last one used, one atomic tuple
 
-    def fn(x: Any, y: Any) -> Tensor:
+    def fn(x: Any, y: Any, out: Tensor | None = None) -> Tensor:
         nonlocal resolved
+        if out is not None:  # MyGrad's and NumPy's ``out=``: written in place
+            return into(out, fn(x, y))
         mode = MODE.get()
         if mode.lazy:
             return _record(op, (x, y), params)
@@ -195,6 +199,18 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
         return t
 
     return fn
+
+
+def into(out: Any, result: Tensor) -> Tensor:
+    """``out[...] = result`` (a differentiable write into ``out``'s memory); ``out``."""
+    if isinstance(out, tuple) and len(out) == 1:
+        out = out[0]
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= takes a Tensor, not {type(out).__name__}")
+    if out.shape != result.shape:
+        raise ShapeError(f"out= has shape {out.shape}, the result {result.shape}")
+    out[...] = result
+    return out
 
 
 def apply_unary(op: Op, x: Any, params: dict[str, Any] = _EMPTY) -> Tensor:
