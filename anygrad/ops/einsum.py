@@ -133,4 +133,4 @@ def einsum(subscripts: str, /, *operands: Any) -> Any:
     t, s = _reduce(t, s, set(out))
     if s != out:
         t = sh.permute_dims(t, tuple(s.index(c) for c in out))
-    return t
+    return t[...] if any(t is x for x in ops) else t  # "ij->ij" is a view, as NumPy's
