@@ -11,8 +11,8 @@ from . import numpy_protocols as numpy_protocols  # NumPy's functions on Tensors
 from ._tensor import Tensor
 from .backends import Device
 from .drawing import compound_op, graph, graph_group
-from .dtypes import bool_ as bool
 from .dtypes import (
+    bfloat16,
     complex64,
     complex128,
     float16,
@@ -27,12 +27,17 @@ from .dtypes import (
     uint32,
     uint64,
 )
+from .dtypes import bool_ as bool
 from .errors import (
     AnygradError,
+    AxisError,
     BackendUnavailableError,
+    CheckpointError,
     DeviceError,
+    DomainError,
     DTypeError,
     GraphError,
+    LinAlgError,
     ShapeError,
 )
 from .lazy import realize
@@ -70,4 +75,5 @@ __all__ = ["Tensor", "Device", "device", "backends", "dtypes", "no_grad", "enabl
            "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
            "complex128", "nn", "optim", "random", "save", "load", "lazy", "eager", "mode",
            "set_mode", "is_lazy", "realize", "fft", "linalg", "graph", "graph_group",
-           "compound_op", *_ops_all, *_numpy_names_all]
+           "compound_op", "CheckpointError",
+           "AxisError", "LinAlgError", "DomainError", "bfloat16", *_ops_all, *_numpy_names_all]

@@ -176,6 +176,8 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
     Drawing computes nothing.
     """
     from .lazy.graph import LazyTensor, Node
+    if not isinstance(t, Tensor):
+        raise TypeError(f"graph() takes a Tensor, not {type(t).__name__} {t!r:.60}")
     reached: dict[int, tuple[Any, list]] = {}  # id -> (tensor or dropped node, its inputs)
     stack: list[Any] = [t]
     while stack:  # every tensor (and dropped deferred node) the graph reaches, no recursion

@@ -61,29 +61,59 @@ float64 = DType("float64", "f", 8)
 complex64 = DType("complex64", "c", 8)
 complex128 = DType("complex128", "c", 16)
 
+#: bfloat16 (PyTorch's, JAX's): not in the Array API, and NumPy has none, so it is outside
+#: ``ALL``; backends whose library has it (torch, JAX) add it to their dtype tables.
+bfloat16 = DType("bfloat16", "f", 2)
+
 ALL: tuple[DType, ...] = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
                           float16, float32, float64, complex64, complex128)
-_BY_NAME = {d.name: d for d in ALL} | {"bool_": bool_, "float": float64, "int": int64,
-                                       "complex": complex128, "double": float64,
-                                       "half": float16}
+EXTRA: tuple[DType, ...] = (bfloat16,)
+_BY_NAME = {d.name: d for d in (*ALL, *EXTRA)} | {
+    "bool_": bool_, "float": float64, "int": int64, "complex": complex128, "double": float64,
+    "half": float16}
+_STANDARD = {d.name: d for d in (*ALL, *EXTRA)} | {"bool_": bool_}
 _PY_TYPES = {bool: bool_, int: int64, float: float64, complex: complex128}
+#: the modules whose qualified dtype names (``"torch.float32"``, ``numpy.float32``'s module)
+#: are accepted; any other prefix is refused rather than ignored
+_MODULES = frozenset({"anygrad", "numpy", "torch", "cupy", "jax", "jax.numpy", "jnp",
+                      "array_api_strict", "dask.array", "ml_dtypes"})
+
+
+def _lookup(name: str) -> DType | None:
+    """The dtype named ``name``: one of ours, or qualified by a known module only."""
+    found = _BY_NAME.get(name)
+    if found is None:
+        module, dot, short = name.rpartition(".")
+        if dot and module in _MODULES:  # (standard names only: torch.float is float32)
+            found = _STANDARD.get(short)
+    return found
+
+
+def _module_known(obj: object) -> bool:
+    root = (getattr(obj, "__module__", None) or "").partition(".")[0]
+    return root in _MODULES
 
 
 def as_dtype(obj: object, strict: bool = True) -> DType | None:
-    """Return the anygrad dtype for ``obj``: a DType, a name, or any backend's dtype."""
+    """Return the anygrad dtype for ``obj``: a DType, one of our names (``"float32"``), a
+    Python type, or a dtype object or scalar type of an array library (NumPy, torch, CuPy,
+    JAX, array-api-strict). Unknown names and prefixes are refused (``"foo.float32"``)."""
     if isinstance(obj, DType):
         return obj
-    found = _PY_TYPES.get(obj) if isinstance(obj, type) else None  # type: ignore[call-overload]
-    if found is None:
-        name = obj if isinstance(obj, str) else getattr(obj, "name", None)
-        if not isinstance(name, str):  # (``numpy.float32.name`` is a descriptor, not a str)
-            name = getattr(obj, "__name__", None)
-        if not isinstance(name, str):
-            name = str(obj)
-        found = _BY_NAME.get(name.rpartition(".")[2])
+    if isinstance(obj, str):
+        found = _lookup(obj)
+    elif isinstance(obj, type):  # Python's types, NumPy's scalar types (numpy.float32)
+        found = _PY_TYPES.get(obj)  # type: ignore[call-overload]
+        if found is None and _module_known(obj):
+            found = _lookup(obj.__name__)
+    else:  # a library's dtype object: numpy.dtype, torch.float32, array_api_strict.float32
+        name = getattr(obj, "name", None)
+        found = _lookup(name) if isinstance(name, str) else None
+        if found is None and _module_known(type(obj)):
+            found = _lookup(str(obj))
     if found is None and strict:
         raise TypeError(f"{obj!r} is not a dtype anygrad knows; use one of "
-                        f"{', '.join(d.name for d in ALL)}")
+                        f"{', '.join(d.name for d in (*ALL, *EXTRA))}")
     return found
 
 

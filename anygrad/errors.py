@@ -7,8 +7,9 @@ class AnygradError(Exception):
     """Base class of every error anygrad raises on purpose."""
 
 
-class DeviceError(AnygradError, RuntimeError):
-    """Tensors on different devices were combined, or a device string is malformed."""
+class DeviceError(AnygradError, RuntimeError, ValueError):
+    """Tensors on different devices were combined, or a device name is not one anygrad
+    knows (also a ValueError: a bad device name is a bad value)."""
 
 
 class BackendUnavailableError(AnygradError, RuntimeError):
@@ -19,9 +20,26 @@ class ShapeError(AnygradError, ValueError):
     """Operands whose shapes do not fit the op."""
 
 
+class AxisError(ShapeError, IndexError):
+    """An axis out of range for the tensor (a ValueError and an IndexError, as NumPy's)."""
+
+
+class LinAlgError(AnygradError, ValueError):
+    """A linear-algebra op failed on its input: a singular matrix, a matrix that is not
+    positive-definite, no convergence (named as ``numpy.linalg.LinAlgError``)."""
+
+
+class DomainError(AnygradError, ValueError):
+    """An argument outside the op's domain, such as an integer to a negative integer power."""
+
+
 class DTypeError(AnygradError, TypeError):
     """Operands whose dtypes do not fit the op."""
 
 
 class GraphError(AnygradError, RuntimeError):
     """Misuse of the autograd graph (freed graph, non-differentiable input, ...)."""
+
+
+class CheckpointError(AnygradError, ValueError):
+    """A file that is not a readable anygrad checkpoint, or an object that cannot be saved."""

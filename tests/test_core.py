@@ -262,7 +262,9 @@ def test_cuda_unavailable_error_says_why_and_how():
 
 
 def test_device_parsing_is_canonical():
-    assert ag.device("cuda") is ag.device("cuda:0") is ag.device(" CUDA:0 ")
+    assert ag.device("cuda") is ag.device("cuda:0")
+    with pytest.raises(ag.DeviceError, match="lower case"):
+        ag.device(" CUDA:0 ")  # names are strict (tests/test_validation.py)
     assert ag.device("cpu") is ag.device("cpu:0")
     assert ag.device("cuda:1") == "cuda:1" and hash(ag.device("cuda:1")) == hash("cuda:1")
     assert {ag.device("cpu"): 1}[ag.device("cpu")] == 1

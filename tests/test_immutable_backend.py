@@ -21,7 +21,7 @@ class ImmutableBackend(backends.GenericBackend):
 
 @pytest.fixture
 def immutable():
-    backend = ImmutableBackend(strict, strict.Device("CPU_DEVICE"), ag.device("immutable"))
+    backend = ImmutableBackend(strict, strict.Device("CPU_DEVICE"), backends.Device("immutable"))
     with backends.registered({"immutable": backend}), ag.default_device("immutable"):
         yield backend
 

@@ -19,7 +19,7 @@ import numpy as np
 from .. import modes
 from ..errors import BackendUnavailableError, DeviceError
 from .base import Backend
-from .device import Device, parse
+from .device import Device, add_kind, parse
 from .generic import GenericBackend, factory, library_name
 
 __all__ = ["Backend", "Device", "GenericBackend", "register", "get", "available", "registered",
@@ -36,7 +36,11 @@ _by_name: dict[str, Backend] = {}     # the same, by the strings users wrote
 def numpy_dtype(name: str) -> np.dtype:
     """NumPy's dtype of the Array API dtype ``name`` (what ``anygrad.float32.dtype`` returns,
     so that ``numpy.dtype(anygrad.float32)`` works)."""
-    return np.dtype(name)
+    try:
+        return np.dtype(name)
+    except TypeError:
+        raise TypeError(f"NumPy has no dtype {name} (bfloat16 exists on torch and JAX "
+                        f"tensors only)") from None
 
 
 def format_array(host: np.ndarray, prefix: str) -> str:
@@ -65,7 +69,10 @@ def register(name: str, backend: Backend | Factory) -> None:
     ``register("mylib", factory)`` serves every device of kind ``mylib`` (``mylib``,
     ``mylib:0``, ...) with ``factory(device)``, called once per device.
     """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register() takes a device name or kind, not {name!r}")
     if isinstance(backend, Backend):
+        add_kind(name.partition(":")[0])
         dev = parse(name)
         _fixed[dev] = backend
         _cache.pop(dev, None)
@@ -74,6 +81,7 @@ def register(name: str, backend: Backend | Factory) -> None:
         kind = name.lower()
         if ":" in kind:
             raise DeviceError(f"a factory serves a device kind such as 'cuda', not '{name}'")
+        add_kind(kind)
         _factories[kind] = backend
         for dev in [d for d in _cache if d.kind == kind]:
             del _cache[dev]
@@ -163,6 +171,7 @@ def of_array(obj: Any) -> Backend | None:
     for backend in (*_fixed.values(), *_cache.values()):
         if backend.xp is xp and backend.native == native:
             return backend
+    add_kind(library_name(xp))  # (its tensors' devices: "jax:TFRT_CPU_0", "dask:cpu")
     backend = GenericBackend(xp, native)
     _cache[backend.device] = backend
     return backend

@@ -1,4 +1,10 @@
-"""Devices: one canonical, hashable value per device, parsed once from a string."""
+"""Devices: one canonical, hashable value per device, parsed once from a string.
+
+Names are strict: ``cpu`` (``cpu:0``), ``cuda`` (``cuda:0``), ``cuda:N``, and ``KIND`` or
+``KIND:INDEX`` for a kind a backend is registered for (``torch:cpu``,
+``array_api_strict:device1``); anything else (``"gpu"``, ``"CPU"``, ``"cuda:x"``) is a
+:class:`DeviceError`, which is also a ValueError.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +17,28 @@ class Device:
     """A device such as ``cpu``, ``cuda:1`` or ``torch:cpu``.
 
     ``kind`` picks the backend family; ``index`` (an int, a name, or None) picks one device of
-    that kind. Devices compare equal to their string form: ``t.device == "cuda:0"``.
+    that kind. Devices compare equal to their string form: ``t.device == "cuda:0"``. There is
+    one object per device: ``Device(kind, index)`` returns it, and declares ``kind`` (a new
+    backend's device, made before it is registered); device names parse strictly
+    (:func:`parse`).
     """
 
     __slots__ = ("kind", "index", "_str")
 
-    def __init__(self, kind: str, index: int | str | None = None):
-        self.kind = kind
-        self.index = index
-        self._str = kind if index is None else f"{kind}:{index}"
+    def __new__(cls, kind: str, index: int | str | None = None) -> Device:
+        if kind == "cpu" and index == 0:
+            index = None  # "cpu:0" is "cpu"
+        key = (kind, index)
+        dev = _interned.get(key)
+        if dev is None:
+            if not isinstance(kind, str) or not kind or ":" in kind or kind != kind.strip():
+                raise DeviceError(f"a device kind is a name such as 'cuda', not {kind!r}")
+            dev = object.__new__(cls)
+            dev.kind, dev.index = kind, index
+            dev._str = kind if index is None else f"{kind}:{index}"
+            _KINDS.add(kind)
+            _interned[key] = dev
+        return dev
 
     def __str__(self) -> str:
         return self._str
@@ -44,30 +63,50 @@ class Device:
         return parse, (self._str,)
 
 
-@cache
-def _parse(name: str) -> Device:
-    kind, sep, index = name.strip().partition(":")
-    if not kind or (sep and not index):
-        raise DeviceError(f"malformed device string {name!r}; expected 'kind' or 'kind:index'")
-    kind = kind.lower()
-    if not sep:
-        # 'cuda' means the first GPU, as in PyTorch and CuPy.
-        return _canonical(kind, 0 if kind == "cuda" else None)
-    idx: int | str | None = int(index) if index.isdigit() else index
-    if kind == "cpu" and idx == 0:
-        idx = None  # "cpu:0" is "cpu"
-    return _canonical(kind, idx)
-
-
 _interned: dict[tuple, Device] = {}
 
+#: The device kinds a name may start with: the built-ins, and every kind a backend was
+#: registered for or an array library's tensors were seen on (``add_kind``).
+_KINDS = {"cpu", "cuda"}
 
-def _canonical(kind: str, index: int | str | None) -> Device:
-    key = (kind, index)
-    dev = _interned.get(key)
-    if dev is None:
-        dev = _interned[key] = Device(kind, index)
-    return dev
+
+def add_kind(kind: str) -> None:
+    """Let device names of ``kind`` (``kind``, ``kind:INDEX``) parse."""
+    _KINDS.add(kind)
+
+
+def _malformed(name: str, why: str) -> DeviceError:
+    others = ", ".join(sorted(_KINDS - {"cpu", "cuda"}))
+    return DeviceError(f"{why}: {name!r} is not a device name; the names are 'cpu', 'cuda' "
+                       f"(the first GPU), 'cuda:N' (N = 0, 1, ...)"
+                       + (f", and 'KIND' or 'KIND:INDEX' for the registered kinds {others}"
+                          if others else "") + " (see anygrad.backends.register)")
+
+
+@cache
+def _parse(name: str) -> Device:
+    kind, sep, index = name.partition(":")
+    if kind not in _KINDS:
+        hint = {"gpu": "a GPU is 'cuda' or 'cuda:N'"}.get(kind.lower(), "")
+        if not hint and kind.strip().lower() in _KINDS:
+            hint = f"device names are lower case, without spaces: {kind.strip().lower()!r}"
+        raise _malformed(name, hint or f"no backend serves device kind {kind!r}")
+    if sep and not index:
+        raise _malformed(name, "an index follows the ':'")
+    if kind == "cpu":
+        if sep and index != "0":
+            raise _malformed(name, "the cpu device has no index ('cpu' or 'cpu:0')")
+        return _canonical("cpu", None)  # "cpu:0" is "cpu"
+    if kind == "cuda":
+        if sep and not (index.isascii() and index.isdigit()):
+            raise _malformed(name, "a GPU's index is a number")
+        return _canonical(kind, int(index) if sep else 0)  # 'cuda' is the first GPU
+    if not sep:
+        return _canonical(kind, None)
+    return _canonical(kind, int(index) if index.isascii() and index.isdigit() else index)
+
+
+_canonical = Device
 
 
 def parse(device: str | Device) -> Device:
@@ -76,4 +115,4 @@ def parse(device: str | Device) -> Device:
         return device
     if not isinstance(device, str):
         raise DeviceError(f"a device is a string such as 'cpu' or 'cuda:1', not {device!r}")
-    return _parse(device)
+    return _parse(device)  # (strict: exactly as written, no spaces, lower-case kinds)

@@ -38,6 +38,11 @@ class GenericBackend(Backend):
     def __init__(self, xp: Any, native: Any, device: Device | None = None):
         self.name = library_name(xp)
         super().__init__(xp, device or parse(f"{self.name}:{native_name(native)}"), native)
+        for d in dtypes.EXTRA:  # bfloat16, where the library has it (torch, JAX)
+            nat = self._native_dtype(d.name)
+            if nat is not None:
+                self._to_dtype[d] = nat
+                self._from_dtype[nat] = d
 
     def owns(self, array: Any) -> bool:
         try:
@@ -73,7 +78,10 @@ class GenericBackend(Backend):
         if host is not None:
             array = array_api_compat.to_device(array, host(self.xp))
         if self.name == "torch":
-            return array.detach().numpy().copy()
+            array = array.detach()
+            if array.dtype is _torch_bfloat16():  # NumPy has no bfloat16: float32 holds each
+                array = array.float()               # bfloat16 value exactly
+            return array.numpy().copy()
         return np.array(array, copy=True)
 
     # -- views and in-place writes: torch and array-api-strict have both ----------------------
@@ -117,6 +125,10 @@ class GenericBackend(Backend):
 
 
 _VIEWS = frozenset({"torch", "array_api_strict"})
+
+
+def _torch_bfloat16() -> Any:
+    return importlib.import_module("torch").bfloat16
 
 
 def _np_base(a: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _validate as V
 from . import functional as F
 from .module import Module
 
@@ -16,7 +17,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = V.real("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: Any) -> Any:
         return F.leaky_relu(x, self.negative_slope)
@@ -30,7 +31,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        self.approximate = approximate
+        self.approximate = V.choice("GELU", "approximate", approximate, ("none", "tanh"))
 
     def forward(self, x: Any) -> Any:
         return F.gelu(x, self.approximate)
@@ -62,7 +63,7 @@ class Softplus(Module):
 class Softmax(Module):
     def __init__(self, dim: int = -1):
         super().__init__()
-        self.dim = dim
+        self.dim = V.integer(type(self).__name__, "dim", dim)
 
     def forward(self, x: Any) -> Any:
         return F.softmax(x, self.dim)

@@ -16,10 +16,10 @@ from .. import ops
 from .. import random as _random
 from .._tensor import Tensor, _wrap
 from ..autograd.function import ensure_tensor
-from ..drawing import compound_op
+from ..drawing import compound_op, graph_group
 from ..errors import DTypeError, ShapeError
+from ..ops.nn import embedding as _embedding
 from ..ops.nn import (
-    embedding,
     gelu,
     log_softmax,
     max_pool,
@@ -31,6 +31,7 @@ from ..ops.nn import (
     softplus,
     windows,
 )
+from . import _validate as V
 
 __all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
            "leaky_relu", "linear", "conv2d", "max_pool2d", "avg_pool2d", "pad", "dropout",
@@ -63,23 +64,34 @@ def flatten(x: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
 
 
 # -- convolution and pooling ---------------------------------------------------------------
-def _pair(v: Any, name: str) -> tuple[int, int]:
-    pair = (int(v), int(v)) if isinstance(v, int) else tuple(int(n) for n in v)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, not {v!r}")
-    return pair  # type: ignore[return-value]
+_LOW = {"kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0}  # smallest legal value
+
+
+def _pair(v: Any, name: str, owner: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair, each at least ``_LOW[name]`` (TypeError or
+    ValueError naming ``owner`` and ``name`` otherwise)."""
+    return V.ints(owner, name, v, 2, low=_LOW[name])  # type: ignore[return-value]
+
+
+def _conv_padding(padding: Any, stride: tuple, owner: str) -> Any:
+    """``padding`` checked: 'valid', 'same' (stride 1 only) or a pair of ints >= 0."""
+    if isinstance(padding, str):
+        V.choice(owner, "padding", padding, ("valid", "same"))
+        if padding == "same" and stride != (1, 1):
+            raise ValueError(f"{owner}: padding='same' needs stride 1, not {stride}")
+        return padding
+    return _pair(padding, "padding", owner)
 
 
 def _padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
     """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same'."""
+    padding = _conv_padding(padding, stride, "conv2d")
     if padding == "valid":
         return ((0, 0), (0, 0))
     if padding == "same":
-        if stride != (1, 1):
-            raise ValueError("conv2d: padding='same' needs stride 1")
         total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
         return tuple((t // 2, t - t // 2) for t in total)
-    ph, pw = _pair(padding, "padding")
+    ph, pw = padding
     return ((ph, ph), (pw, pw))
 
 
@@ -99,12 +111,16 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
     x, weight = ensure_tensor(x), ensure_tensor(weight)
     _check_4d(x, "conv2d")
     n, c = x.shape[:2]
+    if weight.ndim != 4:
+        raise ShapeError(f"conv2d: weight must have shape (O, C // groups, kh, kw), got "
+                         f"{weight.shape}")
     o, cg, kh, kw = weight.shape
+    groups = V.integer("conv2d", "groups", groups, low=1)
     if c != cg * groups or o % groups:
         raise ShapeError(f"conv2d: input has {c} channels and weight shape {weight.shape} with "
                          f"groups={groups}: need C == weight.shape[1] * groups and "
                          f"out_channels divisible by groups")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    stride, dilation = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
     pads = _padding(padding, (kh, kw), dilation, stride)
     if any(p for pair in pads for p in pair):
         x = pad(x, pads)
@@ -126,9 +142,9 @@ def _pool_input(x: Any, kernel_size: Any, stride: Any, padding: Any, value: floa
     x = ensure_tensor(x)
     if x.ndim not in (3, 4):
         raise ShapeError(f"{name}: expects input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
+    kernel = _pair(kernel_size, "kernel_size", name)
+    stride = kernel if stride is None else _pair(stride, "stride", name)
+    ph, pw = _pair(padding, "padding", name)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise ValueError(f"{name}: padding {padding} should be at most half the kernel {kernel}")
     if ph or pw:
@@ -145,7 +161,7 @@ def _pool_windows(x: Any, kernel_size: Any, stride: Any, padding: Any, dilation:
         tiles = ops.reshape(x, (*x.shape[:-2], h // kernel[0], kernel[0], w // kernel[1],
                                 kernel[1]))
         return tiles, (-3, -1)
-    return windows(x, kernel, stride, _pair(dilation, "dilation")), -3
+    return windows(x, kernel, stride, _pair(dilation, "dilation", name)), -3
 
 
 @compound_op
@@ -153,7 +169,7 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1) -> Any:
     """The largest element of each window (its first maximal element gets the gradient)."""
     x, kernel, stride = _pool_input(x, kernel_size, stride, padding, -math.inf, "max_pool2d")
-    return max_pool(x, kernel, stride, _pair(dilation, "dilation"))
+    return max_pool(x, kernel, stride, _pair(dilation, "dilation", "max_pool2d"))
 
 
 @compound_op
@@ -161,7 +177,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
                count_include_pad: bool = True) -> Any:
     """The mean of each window (padding zeros count, as PyTorch's default)."""
     cols, axis = _pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d")
-    if count_include_pad or _pair(padding, "padding") == (0, 0):
+    if count_include_pad or _pair(padding, "padding", "avg_pool2d") == (0, 0):
         return ops.mean(cols, axis=axis)
     x = ensure_tensor(x)  # divide by the number of real (unpadded) elements in each window
     ones = _wrap(x.backend.ones((1,) * (x.ndim - 2) + x.shape[-2:], x.data.dtype), x.backend)
@@ -174,8 +190,7 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
 def dropout(x: Any, p: float = 0.5, training: bool = True) -> Any:
     """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (inverted
     dropout: nothing to undo at evaluation). The identity when not ``training``."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], not {p}")
+    p = V.probability("dropout", "p", p)
     x = ensure_tensor(x)
     if not training or p == 0.0:
         return x
@@ -248,15 +263,33 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
     return out
 
 
+def embedding(indices: Any, weight: Any, padding_idx: int | None = None) -> Any:
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer ``indices``;
+    no gradient reaches row ``padding_idx`` (negative: counted from the end). An index
+    outside ``[0, num_embeddings)`` raises IndexError (it would wrap, or drop its gradient)."""
+    weight = ensure_tensor(weight)
+    indices = _like(indices, weight)
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must have shape (num_embeddings, embedding_dim), "
+                         f"got {weight.shape}")
+    if indices.dtype.kind not in "iu":
+        raise DTypeError(f"embedding: indices must be integers, not {indices.dtype.name}")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        padding_idx = V.integer("embedding", "padding_idx", padding_idx, low=-n, high=n - 1) % n
+    V.check_labels("embedding", indices, n, "index", "num_embeddings")
+    return _embedding(indices, weight, padding_idx)
+
+
 # -- losses --------------------------------------------------------------------------------
-def _reduce(loss: Any, reduction: str, denominator: Any = None) -> Any:
+def _reduce(loss: Any, reduction: str, denominator: Any = None, owner: str = "loss") -> Any:
     if reduction == "none":
         return loss
     if reduction == "sum":
         return ops.sum(loss)
     if reduction == "mean":
         return ops.mean(loss) if denominator is None else ops.sum(loss) / denominator
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    raise ValueError(f"{owner}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
 def _like(target: Any, x: Tensor) -> Tensor:
@@ -264,11 +297,20 @@ def _like(target: Any, x: Tensor) -> Tensor:
                                                              requires_grad=False)
 
 
-def one_hot(target: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
-    """A constant tensor with a 1 where ``axis`` equals each integer of ``target``."""
-    target = ensure_tensor(target)
-    if target.dtype.kind not in "iu":
-        raise DTypeError(f"one_hot: targets must be integers, not {target.dtype.name}")
+def _same_shape(owner: str, x: Any, target: Any) -> tuple[Tensor, Tensor]:
+    """``x`` and ``target`` as tensors of one shape: anygrad refuses to broadcast a target
+    (PyTorch warns and broadcasts, which turns (N,) against (N, 1) into an (N, N) loss)."""
+    x = ensure_tensor(x)
+    target = _like(target, x)
+    if x.shape != target.shape:
+        raise ShapeError(f"{owner}: input shape {x.shape} and target shape {target.shape} "
+                         f"differ; losses do not broadcast the target (reshape one of them)")
+    return x, target
+
+
+def _one_hot(target: Tensor, num_classes: int, axis: int, dtype: Any) -> Tensor:
+    """The one-hot of integer ``target`` along ``axis`` (unchecked: a label outside
+    ``[0, num_classes)`` gets a row of zeros)."""
     xp, t = target.backend.xp, target.data
     ndim = t.ndim + 1
     axis = axis % ndim
@@ -278,94 +320,133 @@ def one_hot(target: Any, num_classes: int, axis: int = -1, dtype: Any = None) ->
     return _wrap(xp.astype(hot, target.backend.native_dtype(dtype or "int64")), target.backend)
 
 
+def one_hot(target: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> Tensor:
+    """A constant tensor with a 1 where ``axis`` equals each integer of ``target``; a label
+    outside ``[0, num_classes)`` raises IndexError."""
+    target = ensure_tensor(target)
+    num_classes = V.integer("one_hot", "num_classes", num_classes, low=1)
+    if target.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: targets must be integers, not {target.dtype.name}")
+    V.check_labels("one_hot", target, num_classes, "label", "num_classes")
+    return _one_hot(target, num_classes, axis, dtype)
+
+
+def _class_loss(owner: str, logp: Tensor, target: Any, weight: Any, ignore_index: Any,
+                reduction: str, label_smoothing: float) -> Any:
+    """Cross entropy of integer labels under log-probabilities ``logp`` (classes on axis 1),
+    PyTorch's semantics: samples labelled ``ignore_index`` leave the loss and the mean's
+    denominator (the summed ``weight`` of the kept labels); every other label must be in
+    ``[0, C)``. With ``label_smoothing`` e: ``(1 - e) nll + e / C * sum_c(-weight_c logp_c)``
+    per kept sample, over the same denominator."""
+    target = _like(target, logp)
+    if logp.ndim == 1:  # one sample: (C,) with a 0-d target
+        loss = _class_loss(owner, ops.reshape(logp, (1, -1)), ops.reshape(target, (1,)), weight,
+                           ignore_index, reduction, label_smoothing)
+        return ops.reshape(loss, ()) if reduction == "none" else loss
+    if logp.ndim < 2 or target.shape != logp.shape[:1] + logp.shape[2:]:
+        raise ShapeError(f"{owner}: input of shape {logp.shape} needs targets of shape "
+                         f"{logp.shape[:1] + logp.shape[2:]}, got {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise DTypeError(f"{owner}: targets must be integer class labels (for one_hot), not "
+                         f"{target.dtype.name}")
+    ignore_index = V.integer(owner, "ignore_index", ignore_index)
+    n = logp.shape[1]
+    V.check_labels(owner, target, n, "label", "C", ignore_index)
+    picks = _one_hot(target, n, axis=1, dtype=logp.dtype)  # ignored labels outside [0, C): 0
+    keep_shape = (target.shape[0], 1, *target.shape[1:])
+    kept = None
+    ignorable = not (target.dtype.kind == "u" and ignore_index < 0)
+    if ignorable and (0 <= ignore_index < n or label_smoothing):
+        kept = ops.reshape(ops.astype(target != ignore_index, logp.dtype), keep_shape)
+        if 0 <= ignore_index < n:
+            picks = picks * kept
+    wlogp = logp
+    if weight is not None:
+        weight = _like(weight, logp)
+        if weight.shape != (n,):
+            raise ShapeError(f"{owner}: weight must have shape ({n},), one per class, got "
+                             f"{weight.shape}")
+        w = ops.reshape(weight, (n,) + (1,) * (logp.ndim - 2))
+        picks = picks * w
+        wlogp = logp * w
+    loss = -ops.sum(logp * picks, axis=1)
+    if label_smoothing:
+        smooth = wlogp if kept is None else wlogp * kept
+        loss = loss * (1 - label_smoothing) - ops.sum(smooth, axis=1) * (label_smoothing / n)
+    return _reduce(loss, reduction, ops.sum(picks) if reduction == "mean" else None, owner)
+
+
 @compound_op
 def nll_loss(logp: Any, target: Any, weight: Any = None, ignore_index: int = -100,
              reduction: str = "mean") -> Any:
     """Negative log-likelihood of integer class ``target`` under log-probabilities ``logp``
     (classes on axis 1: (N, C) or (N, C, d1, ...)). ``mean`` divides by the summed weights of
-    the targets, as PyTorch does."""
-    logp = ensure_tensor(logp)
-    target = _like(target, logp)
-    if logp.ndim == 1:  # one sample: (C,) with a 0-d target
-        loss = nll_loss(ops.reshape(logp, (1, -1)), ops.reshape(target, (1,)), weight,
-                        ignore_index, reduction)
-        return ops.reshape(loss, ()) if reduction == "none" else loss
-    if logp.ndim < 2 or target.shape != logp.shape[:1] + logp.shape[2:]:
-        raise ShapeError(f"nll_loss: input of shape {logp.shape} needs targets of shape "
-                         f"{logp.shape[:1] + logp.shape[2:]}, got {target.shape}")
-    picks = one_hot(target, logp.shape[1], axis=1, dtype=logp.dtype)
-    if 0 <= ignore_index < logp.shape[1]:
-        picks = picks * ops.reshape(ops.astype(target != ignore_index, logp.dtype),
-                                    (target.shape[0], 1, *target.shape[1:]))
-    if weight is not None:
-        shape = (logp.shape[1],) + (1,) * (logp.ndim - 2)
-        picks = picks * ops.reshape(ensure_tensor(weight), shape)
-    loss = -ops.sum(logp * picks, axis=1)
-    return _reduce(loss, reduction, ops.sum(picks) if reduction == "mean" else None)
+    the targets, as PyTorch does; a label outside ``[0, C)`` other than ``ignore_index``
+    raises IndexError."""
+    return _class_loss("nll_loss", ensure_tensor(logp), target, weight, ignore_index,
+                       reduction, 0.0)
 
 
 @compound_op
 def cross_entropy(logits: Any, target: Any, weight: Any = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
-    """Cross entropy of ``logits`` (classes on axis 1) against integer class labels or class
-    probabilities (a float ``target`` shaped like ``logits``), through a stable log-softmax."""
+    """Cross entropy of ``logits`` (classes on axis 1) against integer class labels (see
+    :func:`nll_loss`) or class probabilities (a float ``target`` shaped like ``logits``),
+    through a stable log-softmax; ``label_smoothing`` in [0, 1]."""
+    label_smoothing = V.probability("cross_entropy", "label_smoothing", label_smoothing)
     logits = ensure_tensor(logits)
     target = _like(target, logits)
-    logp = log_softmax(logits, axis=1 if logits.ndim > 1 else 0)
-    n_classes = logits.shape[1] if logits.ndim > 1 else logits.shape[0]
-    if target.dtype.kind == "f":
-        if target.shape != logits.shape:
-            raise ShapeError(f"cross_entropy: probability targets must have the input's shape "
-                             f"{logits.shape}, got {target.shape}")
-        if label_smoothing:
-            target = target * (1 - label_smoothing) + label_smoothing / n_classes
-        if weight is not None:
-            logp = logp * ops.reshape(ensure_tensor(weight),
-                                      (n_classes,) + (1,) * (logits.ndim - 2))
-        axis = 1 if logits.ndim > 1 else 0
-        loss = -ops.sum(logp * target, axis=axis)
-        return _reduce(loss, reduction)
-    loss = nll_loss(logp, target, weight, ignore_index, reduction)
-    if not label_smoothing:
-        return loss
-    if weight is not None or 0 <= ignore_index < n_classes:
-        raise NotImplementedError("cross_entropy: label_smoothing with weight or an in-range "
-                                  "ignore_index")
-    smooth = _reduce(-ops.mean(logp, axis=1 if logits.ndim > 1 else 0), reduction)
-    return loss * (1 - label_smoothing) + smooth * label_smoothing
+    axis = 1 if logits.ndim > 1 else 0
+    logp = log_softmax(logits, axis=axis)
+    n_classes = logits.shape[axis]
+    if target.dtype.kind != "f":
+        with graph_group("nll_loss"):  # drawn as PyTorch composes it: nll_loss of log_softmax
+            return _class_loss("cross_entropy", logp, target, weight, ignore_index, reduction,
+                               label_smoothing)
+    if target.shape != logits.shape:
+        raise ShapeError(f"cross_entropy: probability targets must have the input's shape "
+                         f"{logits.shape}, got {target.shape}")
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    if weight is not None:
+        logp = logp * ops.reshape(_like(weight, logits), (n_classes,) + (1,) * (logits.ndim - 2))
+    return _reduce(-ops.sum(logp * target, axis=axis), reduction, owner="cross_entropy")
 
 
 @compound_op
 def mse_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
-    """Squared error."""
+    """Squared error; ``x`` and ``target`` must have one shape (ShapeError otherwise)."""
+    x, target = _same_shape("mse_loss", x, target)
     d = x - target
-    return _reduce(d * d, reduction)
+    return _reduce(d * d, reduction, owner="mse_loss")
 
 
 @compound_op
 def l1_loss(x: Any, target: Any, reduction: str = "mean") -> Any:
-    """Absolute error."""
-    return _reduce(ops.abs(x - target), reduction)
+    """Absolute error; ``x`` and ``target`` must have one shape (ShapeError otherwise)."""
+    x, target = _same_shape("l1_loss", x, target)
+    return _reduce(ops.abs(x - target), reduction, owner="l1_loss")
 
 
 @compound_op
 def binary_cross_entropy(p: Any, target: Any, weight: Any = None,
                          reduction: str = "mean") -> Any:
-    """Binary cross entropy of probabilities ``p`` (each log clamped at -100, as PyTorch)."""
-    p = ensure_tensor(p)
-    target = _like(target, p)
+    """Binary cross entropy of probabilities ``p`` (each log clamped at -100, as PyTorch);
+    ``target`` of ``p``'s shape, ``weight`` broadcastable to it."""
+    p, target = _same_shape("binary_cross_entropy", p, target)
     loss = -(target * ops.maximum(ops.log(p), -100.0)
              + (1 - target) * ops.maximum(ops.log(1 - p), -100.0))
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return _reduce(loss if weight is None else loss * weight, reduction,
+                   owner="binary_cross_entropy")
 
 
 @compound_op
 def binary_cross_entropy_with_logits(logits: Any, target: Any, weight: Any = None,
                                      reduction: str = "mean", pos_weight: Any = None) -> Any:
     """Binary cross entropy of ``sigmoid(logits)``, computed stably as
-    ``(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)``."""
-    logits = ensure_tensor(logits)
-    target = _like(target, logits)
+    ``(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)``; ``target`` of the logits' shape."""
+    logits, target = _same_shape("binary_cross_entropy_with_logits", logits, target)
     scale = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * logits + scale * softplus(-logits)
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return _reduce(loss if weight is None else loss * weight, reduction,
+                   owner="binary_cross_entropy_with_logits")

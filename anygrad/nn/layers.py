@@ -10,6 +10,7 @@ from typing import Any
 from .. import backends
 from .._tensor import Tensor, _wrap
 from ..dtypes import as_dtype, float32
+from . import _validate as V
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -51,6 +52,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  device: Any = None, dtype: Any = None):
         super().__init__()
+        in_features = V.integer("Linear", "in_features", in_features, low=1)
+        out_features = V.integer("Linear", "out_features", out_features, low=1)
+        V.flag("Linear", "bias", bias)
         self.in_features, self.out_features = in_features, out_features
         self.weight = _empty((out_features, in_features), device, dtype)
         self.bias = _empty((out_features,), device, dtype) if bias else None
@@ -76,14 +80,18 @@ class Conv2d(Module):
         super().__init__()
         if padding_mode != "zeros":
             raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r}; only 'zeros'")
+        in_channels = V.integer("Conv2d", "in_channels", in_channels, low=1)
+        out_channels = V.integer("Conv2d", "out_channels", out_channels, low=1)
+        groups = V.integer("Conv2d", "groups", groups, low=1)
+        V.flag("Conv2d", "bias", bias)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = F._pair(kernel_size, "kernel_size")
-        self.stride = F._pair(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
-        self.dilation = F._pair(dilation, "dilation")
+        self.kernel_size = F._pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = F._pair(stride, "stride", "Conv2d")
+        self.padding = F._conv_padding(padding, self.stride, "Conv2d")
+        self.dilation = F._pair(dilation, "dilation", "Conv2d")
         self.weight = _empty((out_channels, in_channels // groups, *self.kernel_size), device,
                              dtype)
         self.bias = _empty((out_channels,), device, dtype) if bias else None
@@ -111,6 +119,14 @@ class Conv2d(Module):
 class _Pool2d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0):
         super().__init__()
+        owner = type(self).__name__
+        kernel = F._pair(kernel_size, "kernel_size", owner)
+        if stride is not None:
+            F._pair(stride, "stride", owner)
+        pads = F._pair(padding, "padding", owner)
+        if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
+            raise ValueError(f"{owner}: padding {padding} should be at most half the kernel "
+                             f"{kernel}")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -125,6 +141,7 @@ class MaxPool2d(_Pool2d):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  dilation: Any = 1):
         super().__init__(kernel_size, stride, padding)
+        F._pair(dilation, "dilation", "MaxPool2d")
         self.dilation = dilation
 
     def forward(self, x: Any) -> Any:
@@ -137,7 +154,7 @@ class AvgPool2d(_Pool2d):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  count_include_pad: bool = True):
         super().__init__(kernel_size, stride, padding)
-        self.count_include_pad = count_include_pad
+        self.count_include_pad = V.flag("AvgPool2d", "count_include_pad", count_include_pad)
 
     def forward(self, x: Any) -> Any:
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding,
@@ -149,7 +166,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = V.integer("Flatten", "start_dim", start_dim)
+        self.end_dim = V.integer("Flatten", "end_dim", end_dim)
 
     def forward(self, x: Any) -> Any:
         return F.flatten(x, self.start_dim, self.end_dim)
@@ -163,9 +181,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], not {p}")
-        self.p = p
+        self.p = V.probability("Dropout", "p", p)
 
     def forward(self, x: Any) -> Any:
         return F.dropout(x, self.p, self.training)
@@ -181,9 +197,13 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  *, device: Any = None, dtype: Any = None):
         super().__init__()
+        num_embeddings = V.integer("Embedding", "num_embeddings", num_embeddings, low=1)
+        embedding_dim = V.integer("Embedding", "embedding_dim", embedding_dim, low=1)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        if padding_idx is not None:
-            padding_idx = padding_idx % num_embeddings
+        if padding_idx is not None:  # PyTorch's range: [-num_embeddings, num_embeddings)
+            padding_idx = V.integer("Embedding", "padding_idx", padding_idx,
+                                    low=-num_embeddings, high=num_embeddings - 1)
+            padding_idx %= num_embeddings
         self.padding_idx = padding_idx
         self.weight = _empty((num_embeddings, embedding_dim), device, dtype)
         self.reset_parameters()
@@ -210,6 +230,12 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True, *, device: Any = None,
                  dtype: Any = None):
         super().__init__()
+        owner = type(self).__name__
+        num_features = V.integer(owner, "num_features", num_features, low=1)
+        eps = V.real(owner, "eps", eps, low=0.0)
+        momentum = V.probability(owner, "momentum", momentum)
+        V.flag(owner, "affine", affine)
+        V.flag(owner, "track_running_stats", track_running_stats)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -263,9 +289,14 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True, bias: bool = True, *, device: Any = None,
                  dtype: Any = None):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-            else tuple(normalized_shape)
-        self.normalized_shape, self.eps = shape, eps
+        if isinstance(normalized_shape, int | bool) or not isinstance(normalized_shape,
+                                                                       tuple | list):
+            normalized_shape = (normalized_shape,)
+        shape = tuple(V.integer("LayerNorm", "normalized_shape", n, low=1)
+                      for n in normalized_shape)
+        self.normalized_shape, self.eps = shape, V.real("LayerNorm", "eps", eps, low=0.0)
+        V.flag("LayerNorm", "elementwise_affine", elementwise_affine)
+        V.flag("LayerNorm", "bias", bias)
         self.elementwise_affine = elementwise_affine
         self.weight = init.ones_(_empty(shape, device, dtype)) if elementwise_affine else None
         self.bias = _empty(shape, device, dtype) if elementwise_affine and bias else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _validate as V
 from . import functional as F
 from .module import Module
 
@@ -11,7 +12,8 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        self.reduction = reduction
+        self.reduction = V.choice(type(self).__name__, "reduction", reduction,
+                                  ("mean", "sum", "none"))
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"
@@ -23,8 +25,10 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
-        self.label_smoothing = label_smoothing
+        self.weight = weight
+        self.ignore_index = V.integer("CrossEntropyLoss", "ignore_index", ignore_index)
+        self.label_smoothing = V.probability("CrossEntropyLoss", "label_smoothing",
+                                             label_smoothing)
 
     def forward(self, logits: Any, target: Any) -> Any:
         return F.cross_entropy(logits, target, self.weight, self.ignore_index, self.reduction,
@@ -36,7 +40,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.weight = weight
+        self.ignore_index = V.integer("NLLLoss", "ignore_index", ignore_index)
 
     def forward(self, logp: Any, target: Any) -> Any:
         return F.nll_loss(logp, target, self.weight, self.ignore_index, self.reduction)

@@ -9,13 +9,13 @@ to an attribute registers it under that name, so ``parameters()``, ``state_dict(
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import backends
 from .._tensor import Tensor
 from ..dtypes import as_dtype
-from ..errors import ShapeError
+from ._validate import convert_like
 
 
 class Parameter(Tensor):
@@ -204,10 +204,16 @@ class Module:
                     out[dot + k] = b.detach()
         return out
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True) -> tuple[list, list]:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
+                        ) -> tuple[list, list]:
         """Copy values into this module's parameters and buffers, keeping each on its device
         and in its dtype. Values may be Tensors or any library's arrays (NumPy, torch, ...).
-        With ``strict``, missing or unexpected keys raise; returns (missing, unexpected)."""
+        With ``strict``, missing or unexpected keys raise; returns (missing, unexpected).
+        All or nothing: every key, shape and dtype is checked (and every value converted)
+        before anything is assigned, so a bad state dict leaves the module unchanged."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expects a dict of arrays, not "
+                            f"{type(state_dict).__name__}")
         own: dict[str, Tensor] = {}
         for mname, m in self.named_modules(remove_duplicate=False):
             dot = f"{mname}." if mname else ""
@@ -220,14 +226,10 @@ class Module:
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys "
                            f"{unexpected}")
-        for k, t in own.items():
-            if k not in state_dict:
-                continue
-            value = Tensor(state_dict[k], device=t.device, dtype=t.dtype, requires_grad=False)
-            if value.shape != t.shape:
-                raise ShapeError(f"load_state_dict: {k} has shape {value.shape} in the state "
-                                 f"dict, {t.shape} in the module")
-            t.data = value.data
+        converted = [(t, convert_like("load_state_dict", k, state_dict[k], t))
+                     for k, t in own.items() if k in state_dict]
+        for t, data in converted:  # nothing raised: assign every value
+            t.data = data
         return missing, unexpected
 
     # -- devices and dtypes ----------------------------------------------------------------

@@ -18,15 +18,15 @@ from .._tensor import Tensor, _wrap
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ._define import wants_grad
-from .shape import broadcast_to, reshape
+from .shape import as_shape, broadcast_to, reshape
 
 
 def _where(device: Any) -> Any:
     return backends.get(device)
 
 
-def _shape(shape: Any) -> tuple[int, ...]:
-    return (int(shape),) if isinstance(shape, int) else tuple(int(n) for n in shape)
+def _shape(shape: Any, op: str) -> tuple[int, ...]:
+    return as_shape(shape, op)
 
 
 def _fill_dtype(value: Any) -> _d.DType:
@@ -75,17 +75,17 @@ def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> T
 
 def zeros(shape: Any, *, dtype: Any = None, device: Any = None,
           requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
-    return _make("zeros", device, dtype, (requires_grad, constant), _shape(shape))
+    return _make("zeros", device, dtype, (requires_grad, constant), _shape(shape, "zeros"))
 
 
 def ones(shape: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
-    return _make("ones", device, dtype, (requires_grad, constant), _shape(shape))
+    return _make("ones", device, dtype, (requires_grad, constant), _shape(shape, "ones"))
 
 
 def empty(shape: Any, *, dtype: Any = None, device: Any = None,
           requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
-    return _make("empty", device, dtype, (requires_grad, constant), _shape(shape))
+    return _make("empty", device, dtype, (requires_grad, constant), _shape(shape, "empty"))
 
 
 def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
@@ -93,12 +93,14 @@ def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     return _make("full", device, dtype or _fill_dtype(fill_value), (requires_grad, constant),
-                 _shape(shape), fill_value)
+                 _shape(shape, "full"), fill_value)
 
 
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
         device: Any = None, requires_grad: bool | None = None,
         constant: bool | None = None) -> Tensor:
+    n_rows, k = _shape(n_rows, "eye")[0], _shape(k, "eye")[0]
+    n_cols = None if n_cols is None else _shape(n_cols, "eye")[0]
     return _make("eye", device, dtype, (requires_grad, constant), n_rows, n_cols, k=k)
 
 
@@ -116,6 +118,7 @@ def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: A
              constant: bool | None = None) -> Tensor:
     if dtype is None and (isinstance(start, complex) or isinstance(stop, complex)):
         dtype = _d.complex128
+    num = _shape(num, "linspace")[0]
     return _make("linspace", device, dtype, (requires_grad, constant), start, stop, num,
                  endpoint=endpoint)
 

@@ -17,8 +17,9 @@ _KINDS = {
 
 
 def _dtype_of(x: Any) -> _d.DType:
-    dt = getattr(x, "dtype", x)
-    return _d.as_dtype(dt)
+    if isinstance(x, _d.DType):  # (bfloat16's NumPy form, ``.dtype``, does not exist)
+        return x
+    return _d.as_dtype(getattr(x, "dtype", x))
 
 
 def isdtype(dtype: Any, kind: Any) -> bool:
@@ -42,7 +43,9 @@ def _promote(a: _d.DType, b: _d.DType) -> _d.DType:
     if "b" in (ka, kb):
         raise DTypeError(f"no promotion between {a.name} and {b.name}")
     if ka == kb:
-        return a if a.itemsize >= b.itemsize else b
+        if a.itemsize == b.itemsize:  # bfloat16 and float16: float32 holds both (as torch)
+            return _d.float32
+        return a if a.itemsize > b.itemsize else b
     if {ka, kb} == {"i", "u"}:
         i, u = (a, b) if ka == "i" else (b, a)
         size = builtins.max(i.itemsize, 2 * u.itemsize)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..autograd.function import apply, apply_unary, ensure_tensor
+from ..autograd.function import apply, apply_unary, describe, ensure_tensor
 from ..autograd.op import Op
-from ..errors import GraphError, ShapeError
+from ..errors import GraphError, LinAlgError, ShapeError
 from ..lazy.abstract import LINALG
 
 
@@ -157,6 +157,34 @@ SVD_VH = Op("svd", lambda xp, x, *, full: xp.linalg.svd(x, full_matrices=full)[2
 
 EIG_W = Op("eig", lambda xp, x: xp.linalg.eigvals(x), abstract=LINALG["eigenvalues"])
 EIG_V = Op("eig", lambda xp, x: xp.linalg.eig(x)[1], abstract=LINALG["eigenvectors"])
+
+
+# -- the libraries' linear-algebra failures as our LinAlgError --------------------------------
+# NumPy (and array-api-strict, CuPy's raising paths) raise ``numpy.linalg.LinAlgError``,
+# torch its ``torch._C._LinAlgError`` (a RuntimeError): each op's forward and rules
+# translate them, named by class so that no array library is imported here; eager and lazy
+# mode (which runs forwards later) both see the translated error.
+_LINALG_ERROR_NAMES = frozenset({"LinAlgError", "_LinAlgError"})
+
+
+def _guarded(name: str, fn: Any) -> Any:
+    def run(xp: Any, *args: Any, **params: Any) -> Any:
+        try:
+            return fn(xp, *args, **params)
+        except Exception as exc:
+            if not any(c.__name__ in _LINALG_ERROR_NAMES for c in type(exc).__mro__):
+                raise
+            arrays = ", ".join(describe(a) for a in args if hasattr(a, "shape"))
+            raise LinAlgError(f"{name}: {exc} (operands: {arrays})") from exc
+    run.__name__ = getattr(fn, "__name__", name)
+    return run
+
+
+for _op in (INV, DET, LOGABSDET, SIGNDET, SOLVE, CHOLESKY, PINV, MATRIX_RANK, QR_Q, QR_R,
+            EIGH_W, EIGH_V, SVD_U, SVD_S, SVD_VH, EIG_W, EIG_V):
+    _op.forward = _guarded(_op.name, _op.forward)
+    if _op.vjps is not None:
+        _op.vjps = tuple(None if r is None else _guarded(_op.name, r) for r in _op.vjps)
 
 
 class EigResult(NamedTuple):

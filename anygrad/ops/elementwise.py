@@ -11,6 +11,7 @@ from typing import Any
 
 from ..autograd.function import apply, binary_fn, unary_fn
 from ..autograd.op import Op, Rule, Variadic
+from ..errors import DomainError
 from ._define import _public, binary, unary
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -86,10 +87,24 @@ def _pow_exponent(xp, g, out, x, y):
 def _pow(xp, x, y):
     """``xp.pow``, with a cube multiplied out: NumPy's pow takes ten times as long as two
     products, which round at most an ulp apart from it."""
-    if (type(y) is int or type(y) is float) and y == 3 and hasattr(x, "dtype") \
-            and x.dtype != xp.bool:
-        return x * x * x
+    ty = type(y)
+    if ty is int or ty is float:
+        if y == 3 and hasattr(x, "dtype") and x.dtype != xp.bool:
+            return x * x * x
+        if ty is int and y < 0 and hasattr(x, "dtype") and xp.isdtype(x.dtype, "integral"):
+            _negative_power(x, y)
+    elif (hasattr(y, "dtype") and xp.isdtype(y.dtype, "signed integer")
+          and (type(x) is int or hasattr(x, "dtype") and xp.isdtype(x.dtype, "integral"))
+          and bool(xp.any(y < 0))):
+        _negative_power(x, y)
     return xp.pow(x, y)
+
+
+def _negative_power(x: Any, y: Any) -> None:
+    what = f"{x.dtype}{list(x.shape)}" if hasattr(x, "dtype") else repr(x)
+    power = repr(y) if type(y) is int else "a negative element of an integer exponent"
+    raise DomainError(f"pow: an integer ({what}) to a negative integer power ({power}) is not "
+                      f"an integer; cast to a float dtype first")
 
 
 pow = binary("pow", lambda xp, g, out, x, y: g * y * x ** (y - 1), _pow_exponent,

@@ -12,10 +12,12 @@ from typing import Any
 
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
-from ..errors import ShapeError
+from ..errors import AxisError, ShapeError
 from . import elementwise as ew
 from . import shape as sh
 from .creation import arange
+from .reductions import axes_list, check_axis
+from .shape import as_shape
 
 DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 
@@ -82,31 +84,38 @@ IRFFTN = Op("irfftn", lambda xp, x, *, s, axes, norm: xp.fft.irfftn(x, s=s, axes
 def _params(x: Any, s: Any, axes: Any, norm: str, name: str) -> dict[str, Any]:
     if norm not in DUAL:
         raise ValueError(f"{name}: norm is 'backward', 'ortho' or 'forward', not {norm!r}")
+    if s is not None:
+        s = tuple(as_shape(s, name))
     if axes is None:
         axes = tuple(range(x.ndim)) if s is None else tuple(range(x.ndim - len(s), x.ndim))
-    axes = tuple(a % x.ndim for a in axes)
+        if not axes or axes[0] < 0:
+            raise AxisError(f"{name}: s {s} names more axes than the {x.ndim}-d tensor has")
+    else:
+        axes = tuple(axes_list(axes, x.ndim, name))
     if s is not None and len(s) != len(axes):
         raise ShapeError(f"{name}: s {s} and axes {axes} differ in length")
-    return {"s": None if s is None else tuple(int(n) for n in s), "axes": axes, "norm": norm}
+    return {"s": s, "axes": axes, "norm": norm}
 
 
-def _nd(op: Op, x: Any, s: Any, axes: Any, norm: str) -> Any:
+def _nd(op: Op, x: Any, s: Any, axes: Any, norm: str, name: str | None = None) -> Any:
     x = ensure_tensor(x)
-    return apply_unary(op, x, _params(x, s, axes, norm, op.name))
+    return apply_unary(op, x, _params(x, s, axes, norm, name or op.name))
 
 
-def _one(op: Op, x: Any, n: int | None, axis: int, norm: str) -> Any:
-    return _nd(op, x, None if n is None else (n,), (axis,), norm)
+def _one(op: Op, x: Any, n: int | None, axis: int, norm: str, name: str) -> Any:
+    if type(axis) is not int:
+        axis = check_axis(axis, ensure_tensor(x).ndim, name)  # (one axis, not a sequence)
+    return _nd(op, x, None if n is None else (n,), (axis,), norm, name)
 
 
 def fft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Any:
     """The one-dimensional discrete Fourier transform along ``axis``."""
-    return _one(FFTN, x, n, axis, norm)
+    return _one(FFTN, x, n, axis, norm, "fft")
 
 
 def ifft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Any:
     """The inverse of ``fft``."""
-    return _one(IFFTN, x, n, axis, norm)
+    return _one(IFFTN, x, n, axis, norm, "ifft")
 
 
 def fftn(x: Any, /, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
@@ -121,12 +130,12 @@ def ifftn(x: Any, /, *, s: Any = None, axes: Any = None, norm: str = "backward")
 
 def rfft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Any:
     """The Fourier transform of a real signal: the non-negative frequencies only."""
-    return _one(RFFTN, x, n, axis, norm)
+    return _one(RFFTN, x, n, axis, norm, "rfft")
 
 
 def irfft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Any:
     """The inverse of ``rfft``: a real signal of length ``n`` (default ``2 (m - 1)``)."""
-    return _one(IRFFTN, x, n, axis, norm)
+    return _one(IRFFTN, x, n, axis, norm, "irfft")
 
 
 def rfftn(x: Any, /, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
@@ -161,19 +170,18 @@ def rfftfreq(n: int, /, *, d: float = 1.0, dtype: Any = None, device: Any = None
     return ew.divide(arange(n // 2 + 1, dtype=dtype or "float64", device=device), n * d)
 
 
-def _shift(x: Any, axes: Any, sign: int) -> Any:
+def _shift(x: Any, axes: Any, sign: int, name: str) -> Any:
     x = ensure_tensor(x)
-    axes = tuple(range(x.ndim)) if axes is None else (
-        (axes,) if isinstance(axes, int) else tuple(axes))
+    axes = tuple(range(x.ndim)) if axes is None else tuple(axes_list(axes, x.ndim, name))
     shifts = tuple(sign * (x.shape[a] // 2) for a in axes)
     return sh.roll(x, shifts, axis=axes)
 
 
 def fftshift(x: Any, /, *, axes: Any = None) -> Any:
     """``x`` with the zero frequency moved to the centre (a differentiable roll)."""
-    return _shift(x, axes, 1)
+    return _shift(x, axes, 1, "fftshift")
 
 
 def ifftshift(x: Any, /, *, axes: Any = None) -> Any:
     """The inverse of ``fftshift``."""
-    return _shift(x, axes, -1)
+    return _shift(x, axes, -1, "ifftshift")

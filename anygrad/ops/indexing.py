@@ -18,6 +18,7 @@ from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..autograd.views import view, write
 from ..errors import DeviceError, DTypeError, ShapeError
+from .reductions import check_axis
 
 
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
@@ -169,12 +170,14 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
         if x.ndim != 1:
             raise ShapeError(f"take: axis is required for a {x.ndim}-d tensor")
         axis = 0
-    return apply(TAKE, (x, indices), {"axis": axis})
+    return apply(TAKE, (x, indices), {"axis": check_axis(axis, x.ndim, "take")})
 
 
 def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
     """Elements of ``x`` picked along ``axis`` by ``indices`` (same rank as ``x``)."""
-    return apply(TAKE_ALONG_AXIS, (x, indices), {"axis": axis})
+    x = ensure_tensor(x)
+    return apply(TAKE_ALONG_AXIS, (x, indices),
+                 {"axis": check_axis(axis, x.ndim, "take_along_axis")})
 
 
 # -- writing: setitem and in-place operators ------------------------------------------------

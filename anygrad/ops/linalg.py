@@ -8,11 +8,13 @@ from typing import Any
 
 from ..autograd.function import apply_unary, binary_fn, ensure_tensor
 from ..autograd.op import Op
+from ..errors import AxisError, ShapeError
 from . import elementwise as ew
 from . import reductions as red
 from . import shape as sh
 from .indexing import gathered
-from .reductions import kept, normalize_axes
+from .reductions import axes_list, check_axis, kept, normalize_axes
+from .shape import as_shape
 
 
 def _mT(xp: Any, a: Any) -> Any:
@@ -54,12 +56,21 @@ def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
     """Sum of products over ``axes`` (the last ``axes`` of ``x1`` with the first of ``x2``,
     or two sequences of axes), as one matrix product."""
     x1, x2 = ensure_tensor(x1), ensure_tensor(x2)
-    if isinstance(axes, int):
+    if type(axes) is int or hasattr(type(axes), "__index__") and not isinstance(axes, bool):
+        axes = as_shape(axes, "tensordot")[0]
+        if not 0 <= axes <= min(x1.ndim, x2.ndim):
+            raise AxisError(f"tensordot: cannot contract {axes} axes of {x1.ndim}-d and "
+                            f"{x2.ndim}-d tensors")
         a1 = tuple(range(x1.ndim - axes, x1.ndim))
         a2 = tuple(range(axes))
     else:
-        a1 = tuple(a % x1.ndim for a in axes[0])
-        a2 = tuple(a % x2.ndim for a in axes[1])
+        if isinstance(axes, str) or len(axes) != 2:
+            raise TypeError(f"tensordot: axes is an integer or two sequences of axes, "
+                            f"not {axes!r}")
+        a1 = tuple(axes_list(axes[0], x1.ndim, "tensordot"))
+        a2 = tuple(axes_list(axes[1], x2.ndim, "tensordot"))
+        if len(a1) != len(a2):
+            raise ShapeError(f"tensordot: {len(a1)} and {len(a2)} axes to contract differ")
     f1 = tuple(i for i in range(x1.ndim) if i not in a1)
     f2 = tuple(i for i in range(x2.ndim) if i not in a2)
     k = math.prod(x1.shape[i] for i in a1)
@@ -84,7 +95,7 @@ def outer(x1: Any, x2: Any, /) -> Any:
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """The cross product of 3-vectors along ``axis``."""
     x1, x2 = sh.broadcast_arrays(ensure_tensor(x1), ensure_tensor(x2))
-    axis = axis % x1.ndim
+    axis = check_axis(axis, x1.ndim, "cross")
     a = [x1[(slice(None),) * axis + (i, ...)] for i in range(3)]
     b = [x2[(slice(None),) * axis + (i, ...)] for i in range(3)]
     parts = [ew.subtract(ew.multiply(a[(i + 1) % 3], b[(i + 2) % 3]),
@@ -164,7 +175,7 @@ def norm(x: Any, /, ord: Any = None, axis: Any = None, keepdims: bool = False) -
     if axis is None:
         axis = tuple(range(x.ndim)) if x.ndim <= 2 else None
     if isinstance(axis, tuple) and len(axis) == 2:
-        a = tuple(i % x.ndim for i in axis)
+        a = tuple(axes_list(axis, x.ndim, "norm"))
         moved = sh.moveaxis(x, a, (-2, -1))
         out = matrix_norm(moved, keepdims=False, ord="fro" if ord is None else ord)
         if keepdims:

@@ -15,6 +15,7 @@ from typing import Any
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..errors import ShapeError
+from .reductions import check_axis
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -220,9 +221,7 @@ def gelu(x: Any, approximate: str = "none") -> Any:
 
 
 def _axis(x: Any, axis: int, name: str) -> int:
-    if not -x.ndim <= axis < max(x.ndim, 1):
-        raise ShapeError(f"{name}: axis {axis} is out of range for shape {x.shape}")
-    return axis % max(x.ndim, 1)
+    return check_axis(axis, x.ndim, name)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:

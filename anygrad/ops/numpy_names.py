@@ -119,8 +119,7 @@ def transpose(a: Any, *args: Any, axes: Any = None) -> Any:
         axes = args[0] if len(args) == 1 else args
     if axes is None:
         return _sh.permute_dims(a, tuple(range(a.ndim - 1, -1, -1)))
-    axes = (axes,) if isinstance(axes, int) or not hasattr(axes, "__iter__") else axes
-    return _sh.permute_dims(a, tuple(int(ax) for ax in axes))
+    return _sh.permute(a, axes, "transpose")
 
 
 def reshape(a: Any, /, shape: Any = None, *, newshape: Any = None, copy: bool | None = None
@@ -134,11 +133,8 @@ def reshape(a: Any, /, shape: Any = None, *, newshape: Any = None, copy: bool | 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
     """``a`` with axes ``axis1`` and ``axis2`` interchanged."""
     a = ensure_tensor(a)
-    for ax in (axis1, axis2):
-        if not -a.ndim <= ax < a.ndim:
-            raise ShapeError(f"swapaxes: axis {ax} is out of range for shape {a.shape}")
+    i, j = _red.check_axis(axis1, a.ndim, "swapaxes"), _red.check_axis(axis2, a.ndim, "swapaxes")
     order = list(range(a.ndim))
-    i, j = axis1 % a.ndim, axis2 % a.ndim
     order[i], order[j] = order[j], order[i]
     return _sh.permute_dims(a, tuple(order))
 
@@ -195,7 +191,7 @@ def dstack(arrays: Any) -> Any:
 def split(a: Any, indices_or_sections: Any, axis: int = 0) -> list:
     """``a`` split along ``axis`` into equal sections (an int) or at the given indices."""
     a = ensure_tensor(a)
-    axis = _red.normalize_axes(axis, a.ndim, "split")[0]
+    axis = _red.check_axis(axis, a.ndim, "split")
     n = a.shape[axis]
     if isinstance(indices_or_sections, int):
         if indices_or_sections <= 0 or n % indices_or_sections:
@@ -341,7 +337,7 @@ def _axes_arg(axes: tuple) -> Any:
     if not axes:
         return None
     if len(axes) == 1 and not isinstance(axes[0], int):
-        return None if axes[0] is None else tuple(axes[0])
+        return axes[0]  # (None, a sequence; anything else: permute_dims says what is wrong)
     return axes
 
 

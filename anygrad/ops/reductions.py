@@ -6,28 +6,56 @@ back over the reduced axes.
 
 from __future__ import annotations
 
-import builtins
 import math
+import operator
 from typing import Any
 
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
-from ..errors import ShapeError
+from ..errors import AxisError, ShapeError
+
+
+def check_axis(axis: Any, ndim: int, op: str) -> int:
+    """The one validation of an axis: ``axis`` (an integer in ``[-ndim, ndim)``) as a
+    non-negative axis; a TypeError naming ``op`` for a non-integer, an AxisError naming
+    ``op``, the axis and ``ndim`` out of range (a 0-d tensor takes axis 0, as before)."""
+    if type(axis) is not int:  # the common case costs this one check
+        if isinstance(axis, bool) or not hasattr(type(axis), "__index__"):
+            raise TypeError(f"{op}: an axis is an integer, not {axis!r} "
+                            f"({type(axis).__name__})")
+        axis = operator.index(axis)  # NumPy's integer scalars
+    if -ndim <= axis < ndim:
+        return axis % ndim
+    if ndim == 0 and axis == 0:
+        return 0
+    raise AxisError(f"{op}: axis {axis} is out of range for a {ndim}-d tensor"
+                    + (f" (valid: {-ndim} to {ndim - 1})" if ndim else ""))
+
+
+def axes_list(axis: Any, ndim: int, op: str) -> list[int]:
+    """``axis`` (an integer or a sequence of them), each checked by :func:`check_axis`, in
+    the order given (repeats kept)."""
+    if type(axis) is int:
+        return [check_axis(axis, ndim, op)]
+    if isinstance(axis, str | bytes) or not hasattr(axis, "__iter__"):
+        if hasattr(type(axis), "__index__") and not isinstance(axis, bool):
+            return [check_axis(axis, ndim, op)]
+        raise TypeError(f"{op}: axis is an integer or a tuple of integers, not {axis!r} "
+                        f"({type(axis).__name__})")
+    return [check_axis(a, ndim, op) for a in axis]
 
 
 def normalize_axes(axis: int | tuple[int, ...] | None, ndim: int,
                    op: str) -> tuple[int, ...] | None:
-    """``axis`` as a sorted tuple of non-negative axes (None: all axes)."""
+    """``axis`` as a sorted tuple of non-negative axes (None: all axes); each axis checked
+    by :func:`check_axis`, repeats refused."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ShapeError(f"{op}: axis {a} is out of range for a {ndim}-d tensor")
-        out.append(a % ndim if ndim else 0)
+    if type(axis) is int:
+        return (check_axis(axis, ndim, op),)
+    out = axes_list(axis, ndim, op)
     if len(set(out)) != len(out):
-        raise ShapeError(f"{op}: repeated axis in {axis}")
+        raise AxisError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
 
 
@@ -208,7 +236,7 @@ def _cumulative(op: Op, x: Any, axis: int | None, dtype: Any, include_initial: b
         if x.ndim != 1:
             raise ShapeError(f"{op.name}: axis is required for a {x.ndim}-d tensor")
         axis = 0
-    axis = normalize_axes(axis, x.ndim, op.name)[0]
+    axis = check_axis(axis, x.ndim, op.name)
     return apply_unary(op, x, {"axis": axis, "include_initial": bool(include_initial)})
 
 
@@ -244,7 +272,7 @@ def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: 
     from .elementwise import subtract
     from .shape import concat
     x = ensure_tensor(x)
-    axis = normalize_axes(axis, x.ndim, "diff")[0]
+    axis = check_axis(axis, x.ndim, "diff")
     parts = [p for p in (prepend, x, append) if p is not None]
     if len(parts) > 1:
         x = concat(parts, axis=axis)

@@ -7,15 +7,35 @@ the input's position first.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op, Variadic
 from ..autograd.views import view
 from ..dtypes import as_dtype
-from ..errors import DTypeError, ShapeError
+from ..errors import AxisError, DTypeError, ShapeError
 from .indexing import gathered
-from .reductions import normalize_axes
+from .reductions import axes_list, check_axis, normalize_axes
+
+
+def as_shape(shape: Any, op: str) -> tuple[int, ...]:
+    """``shape`` (an integer or a sequence of integers) as a tuple of ints; a TypeError
+    naming ``op`` for anything else (``2.5``, ``"6"``, ``True``): sizes are integers."""
+    if type(shape) is tuple and all(type(n) is int for n in shape):
+        return shape  # the common case: one pass
+    if isinstance(shape, str | bytes) or not hasattr(shape, "__iter__"):
+        return (_size(shape, shape, op),)
+    return tuple(_size(n, shape, op) for n in shape)
+
+
+def _size(n: Any, shape: Any, op: str) -> int:
+    if type(n) is int:
+        return n
+    if isinstance(n, bool) or not hasattr(type(n), "__index__"):
+        raise TypeError(f"{op}: a shape is an integer or a tuple of integers, not {shape!r} "
+                        f"({type(n).__name__} {n!r} is not an integer)")
+    return operator.index(n)  # NumPy's integer scalars
 
 
 def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -66,7 +86,7 @@ def _real_part(xp: Any, g: Any, x: Any) -> Any:
 
 def reshape(x: Any, /, shape: tuple[int, ...], *, copy: bool | None = None) -> Any:
     """``x`` with a new shape of the same size (one entry may be -1)."""
-    shape = (shape,) if isinstance(shape, int) else tuple(int(n) for n in shape)
+    shape = as_shape(shape, "reshape")
     x = ensure_tensor(x)
     if copy:
         return apply_unary(RESHAPE, x, {"shape": shape})
@@ -75,16 +95,21 @@ def reshape(x: Any, /, shape: tuple[int, ...], *, copy: bool | None = None) -> A
 
 def permute_dims(x: Any, /, axes: tuple[int, ...]) -> Any:
     """``x`` with its axes reordered: axis ``i`` of the result is axis ``axes[i]`` of x."""
+    return permute(x, axes, "permute_dims")
+
+
+def permute(x: Any, axes: Any, op: str) -> Any:
+    """``permute_dims`` for ``op`` (``transpose``, ``moveaxis``, ...): errors name ``op``."""
     x = ensure_tensor(x)
-    norm = normalize_axes(axes, x.ndim, "permute_dims")
-    if norm is None or len(norm) != x.ndim or len(tuple(axes)) != x.ndim:
-        raise ShapeError(f"permute_dims: axes {axes} is not a permutation of {x.ndim} axes")
-    return view(PERMUTE_DIMS, x, {"axes": tuple(a % x.ndim for a in axes)})
+    order = tuple(axes_list(axes, x.ndim, op))
+    if sorted(order) != list(range(x.ndim)):
+        raise AxisError(f"{op}: axes {axes} is not a permutation of {x.ndim} axes")
+    return view(PERMUTE_DIMS, x, {"axes": order})
 
 
 def broadcast_to(x: Any, /, shape: tuple[int, ...]) -> Any:
     """``x`` broadcast to ``shape``; the gradient is summed back."""
-    return view(BROADCAST_TO, ensure_tensor(x), {"shape": tuple(shape)})
+    return view(BROADCAST_TO, ensure_tensor(x), {"shape": as_shape(shape, "broadcast_to")})
 
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 2, "f": 3, "c": 4}
@@ -148,7 +173,7 @@ def concat(arrays: Any, /, *, axis: int | None = 0) -> Any:
         raise ShapeError("concat: needs at least one tensor")
     first = ensure_tensor(arrays[0])
     if axis is not None:
-        axis = normalize_axes(axis, first.ndim, "concat")[0]
+        axis = check_axis(axis, first.ndim, "concat")
     return apply(CONCAT, (first, *arrays[1:]), {"axis": axis})
 
 
@@ -158,7 +183,7 @@ def stack(arrays: Any, /, *, axis: int = 0) -> Any:
     if not arrays:
         raise ShapeError("stack: needs at least one tensor")
     first = ensure_tensor(arrays[0])
-    axis = normalize_axes(axis, first.ndim + 1, "stack")[0]
+    axis = check_axis(axis, first.ndim + 1, "stack")
     return apply(STACK, (first, *arrays[1:]), {"axis": axis})
 
 
@@ -194,8 +219,8 @@ REPEAT = Op("repeat", _repeat, (gathered(_repeat),))
 def expand_dims(x: Any, /, axis: int | tuple[int, ...] = 0) -> Any:
     """``x`` with new axes of size 1 at ``axis`` (positions in the result)."""
     x = ensure_tensor(x)
-    axes = normalize_axes(axis, x.ndim + (1 if isinstance(axis, int) else len(axis)),
-                          "expand_dims")
+    n = 1 if not hasattr(axis, "__iter__") or isinstance(axis, str) else len(tuple(axis))
+    axes = normalize_axes(axis, x.ndim + n, "expand_dims")
     shape, it = [], iter(x.shape)
     for i in range(x.ndim + len(axes)):
         shape.append(1 if i in axes else next(it))
@@ -222,20 +247,32 @@ def flip(x: Any, /, *, axis: int | tuple[int, ...] | None = None) -> Any:
 def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...] | None = None
          ) -> Any:
     """``x`` with elements shifted cyclically along ``axis`` (flattened when None)."""
-    shift = shift if isinstance(shift, int) else tuple(shift)
-    axis = axis if axis is None or isinstance(axis, int) else tuple(axis)
-    return apply_unary(ROLL, x, {"shift": shift, "axis": axis})
+    x = ensure_tensor(x)
+    shift = as_shape(shift, "roll")  # (integers, as a shape's)
+    if axis is None:
+        if len(shift) != 1:
+            raise ShapeError(f"roll: {len(shift)} shifts need as many axes, not axis=None")
+        return apply_unary(ROLL, x, {"shift": shift[0], "axis": None})
+    axes = tuple(axes_list(axis, x.ndim, "roll"))
+    if len(shift) == 1 and len(axes) > 1:
+        shift = shift * len(axes)
+    if len(shift) != len(axes):
+        raise ShapeError(f"roll: {len(shift)} shifts and {len(axes)} axes differ in number")
+    if type(axis) is int or len(axes) == 1 and not hasattr(axis, "__iter__"):
+        return apply_unary(ROLL, x, {"shift": shift[0], "axis": axes[0]})
+    return apply_unary(ROLL, x, {"shift": shift, "axis": axes})
 
 
 def moveaxis(x: Any, source: int | tuple[int, ...], destination: int | tuple[int, ...], /) -> Any:
     """``x`` with axes ``source`` moved to ``destination``."""
     x = ensure_tensor(x)
-    src = [source] if isinstance(source, int) else list(source)
-    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = axes_list(source, x.ndim, "moveaxis")
+    dst = axes_list(destination, x.ndim, "moveaxis")
     if len(src) != len(dst):
         raise ShapeError(f"moveaxis: {len(src)} source and {len(dst)} destination axes")
-    src = [a % x.ndim for a in src]
-    dst = [a % x.ndim for a in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise AxisError(f"moveaxis: repeated axis in source {source} or destination "
+                        f"{destination}")
     order = [a for a in range(x.ndim) if a not in src]
     for d, s in sorted(zip(dst, src, strict=True)):
         order.insert(d, s)
@@ -245,7 +282,7 @@ def moveaxis(x: Any, source: int | tuple[int, ...], destination: int | tuple[int
 def tile(x: Any, repetitions: tuple[int, ...], /) -> Any:
     """``x`` repeated ``repetitions[i]`` times along each axis."""
     x = ensure_tensor(x)
-    reps = tuple(repetitions)
+    reps = as_shape(repetitions, "tile")
     n = max(len(reps), x.ndim)
     reps = (1,) * (n - len(reps)) + reps
     shape = (1,) * (n - x.ndim) + x.shape
@@ -263,14 +300,16 @@ def repeat(x: Any, repeats: Any, /, *, axis: int | None = None) -> Any:
     if isinstance(repeats, Tensor):
         repeats = repeats.data
     elif not isinstance(repeats, int):
-        repeats = x._backend.asarray(list(repeats))
+        repeats = x._backend.asarray(list(as_shape(repeats, "repeat")))
+    if axis is not None:
+        axis = check_axis(axis, x.ndim, "repeat")
     return apply_unary(REPEAT, x, {"repeats": repeats, "axis": axis})
 
 
 def unstack(x: Any, /, *, axis: int = 0) -> tuple:
     """The slices of ``x`` along ``axis``, as a tuple."""
     x = ensure_tensor(x)
-    axis = normalize_axes(axis, x.ndim, "unstack")[0]
+    axis = check_axis(axis, x.ndim, "unstack")
     return tuple(x[(slice(None),) * axis + (i, ...)] for i in range(x.shape[axis]))
 
 

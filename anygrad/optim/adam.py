@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from .._tensor import Tensor
+from ..nn import _validate as V
 from .optimizer import Optimizer
+
+
+def _betas(owner: str, name: str, value: Any) -> tuple[float, float]:
+    """Two reals in [0, 1)."""
+    if not isinstance(value, tuple | list):
+        raise TypeError(f"{owner}: {name} must be a pair of reals in [0, 1), not "
+                        f"{type(value).__name__} {value!r}")
+    if len(value) != 2:
+        raise ValueError(f"{owner}: {name} must be a pair of reals in [0, 1), not {value!r}")
+    return tuple(V.real(owner, name, b, low=0.0, high=1.0, high_open=True)  # type: ignore
+                 for b in value)
 
 
 class Adam(Optimizer):
@@ -16,16 +29,14 @@ class Adam(Optimizer):
     ``weight_decay * p`` to the gradient; AdamW shrinks ``p *= 1 - lr * weight_decay``."""
 
     decoupled = False
+    hyperparameters = {"lr": partial(V.real, low=0.0), "betas": _betas,
+                       "eps": partial(V.real, low=0.0), "weight_decay": partial(V.real, low=0.0),
+                       "amsgrad": V.flag, "maximize": V.flag}
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
-        if lr < 0 or eps < 0 or weight_decay < 0:
-            raise ValueError(f"{type(self).__name__}: lr ({lr}), eps ({eps}) and weight_decay "
-                             f"({weight_decay}) must be non-negative")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{type(self).__name__}: betas must be in [0, 1), not {betas}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 

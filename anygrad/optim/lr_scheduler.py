@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..nn import _validate as V
 from .optimizer import Optimizer
 
 
@@ -12,6 +13,10 @@ class LRScheduler:
     """Base class: ``get_lr()`` gives each group's next rate from its current one."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: expects an Optimizer, not "
+                            f"{type(optimizer).__name__}")
+        last_epoch = V.integer(type(self).__name__, "last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             if last_epoch == -1:
@@ -53,7 +58,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = V.integer("StepLR", "step_size", step_size, low=1)
+        self.gamma = V.real("StepLR", "gamma", gamma, low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -67,7 +73,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = V.integer("CosineAnnealingLR", "T_max", T_max, low=1)
+        self.eta_min = V.real("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -91,14 +98,21 @@ class ReduceLROnPlateau:
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | list[float] = 0.0, eps: float = 1e-8):
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, not {factor}")
-        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: mode is 'min' or 'max' ({mode!r}), "
-                             f"threshold_mode 'rel' or 'abs' ({threshold_mode!r})")
+        name = "ReduceLROnPlateau"
+        factor = V.real(name, "factor", factor, low=0.0, high=1.0, high_open=True)
+        mode = V.choice(name, "mode", mode, ("min", "max"))
+        threshold_mode = V.choice(name, "threshold_mode", threshold_mode, ("rel", "abs"))
+        patience = V.integer(name, "patience", patience, low=0)
+        cooldown = V.integer(name, "cooldown", cooldown, low=0)
+        threshold, eps = V.real(name, "threshold", threshold, low=0.0), V.real(name, "eps", eps,
+                                                                               low=0.0)
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         self.min_lrs = list(min_lr) if isinstance(min_lr, list | tuple) else [min_lr] * n
+        if len(self.min_lrs) != n:
+            raise ValueError(f"{name}: min_lr has {len(self.min_lrs)} values for {n} parameter "
+                             f"groups")
+        self.min_lrs = [V.real(name, "min_lr", v, low=0.0) for v in self.min_lrs]
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps

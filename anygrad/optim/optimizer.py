@@ -8,20 +8,28 @@ lives on its parameter's device, in its dtype.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from .._tensor import Tensor, _wrap
 from ..errors import DTypeError
 from ..modes import enable_grad
+from ..nn import _validate as V
 
 
 class Optimizer:
-    """Base class: subclasses set ``defaults`` and write ``update(p, g, state, group, xp)``,
-    which updates one parameter from its gradient array ``g``."""
+    """Base class: subclasses set ``defaults``, list each hyperparameter's check in
+    ``hyperparameters`` and write ``update(p, g, state, group, xp)``, which updates one
+    parameter from its gradient array ``g``.
+
+    Every group's settings (the defaults, each ``add_param_group`` and each
+    ``load_state_dict``) pass the same checks before they are used: a learning rate that is
+    a string, nan, infinite or negative raises instead of destroying the parameters."""
+
+    hyperparameters: ClassVar[dict[str, V.Check]] = {}
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
-        self.defaults = defaults
+        self.defaults = self._checked(defaults, type(self).__name__)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         groups = list(params)
@@ -30,8 +38,26 @@ class Optimizer:
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 
+    def _checked(self, group: Mapping[str, Any], owner: str) -> dict[str, Any]:
+        """``group``'s settings checked and normalised (TypeError or ValueError naming
+        ``owner`` and the setting)."""
+        out = dict(group)
+        for name, check in self.hyperparameters.items():
+            if name in out:
+                out[name] = check(owner, name, out[name])
+        self._check_group(owner, out)
+        return out
+
+    def _check_group(self, owner: str, group: dict[str, Any]) -> None:
+        """Checks across settings of one group (subclasses override)."""
+
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add parameters with their own settings (the defaults fill the rest)."""
+        owner = f"{type(self).__name__} (parameter group {len(self.param_groups)})"
+        if not isinstance(group, Mapping) or "params" not in group:
+            raise TypeError(f"{owner}: a parameter group is a dict with a 'params' entry, "
+                            f"not {type(group).__name__}")
+        settings = self._checked({**self.defaults, **group}, owner)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -43,7 +69,7 @@ class Optimizer:
             if id(p) in seen:
                 raise ValueError("a parameter appears in more than one parameter group")
             seen.add(id(p))
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        self.param_groups.append({**settings, "params": params})
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient."""
@@ -85,22 +111,56 @@ class Optimizer:
                    "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore settings and state; arrays go to each parameter's device and dtype."""
-        groups = state_dict["param_groups"]
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore settings and state; arrays go to each parameter's device and dtype.
+        Everything is checked first (layout, group sizes, parameter indices, settings, state
+        shapes and dtypes), then assigned: a bad state dict raises and changes nothing."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{owner}: expects a dict, not {type(state_dict).__name__}")
+        missing = [k for k in ("state", "param_groups") if k not in state_dict]
+        if missing:
+            raise KeyError(f"{owner}: the state dict has no {' or '.join(map(repr, missing))}")
+        groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, list | tuple) or not all(
+                isinstance(g, Mapping) and isinstance(g.get("params"), list | tuple)
+                for g in groups):
+            raise TypeError(f"{owner}: param_groups must be a list of dicts, each with a "
+                            f"'params' list of parameter indices")
+        if not isinstance(saved_state, Mapping):
+            raise TypeError(f"{owner}: state must be a dict by parameter index, not "
+                            f"{type(saved_state).__name__}")
         sizes = [len(g["params"]) for g in self.param_groups]
         if [len(g["params"]) for g in groups] != sizes:
-            raise ValueError(f"load_state_dict: parameter groups of sizes "
+            raise ValueError(f"{owner}: parameter groups of sizes "
                              f"{[len(g['params']) for g in groups]} do not fit this optimizer's "
                              f"{sizes}")
-        params = self._params()
-        for saved, group in zip(groups, self.param_groups, strict=True):
-            group.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
-        for i, s in state_dict["state"].items():
-            p = params[int(i)]
-            self.state[p] = {k: Tensor(v, device=p.device, dtype=p.dtype).data
-                             if _is_array(v) else v for k, v in s.items()}
+        index: dict[int, Tensor] = {}  # saved index -> parameter, by position (PyTorch's map)
+        new_groups = []
+        for gi, (saved, group) in enumerate(zip(groups, self.param_groups, strict=True)):
+            for i, p in zip(saved["params"], group["params"], strict=True):
+                i = V.integer(owner, f"param_groups[{gi}]['params']", i, low=0)
+                if i in index:
+                    raise ValueError(f"{owner}: parameter index {i} appears twice in "
+                                     f"param_groups")
+                index[i] = p
+            settings = {k: v for k, v in saved.items() if k != "params"}
+            new_groups.append(self._checked({**group, **settings},
+                                            f"{owner} (parameter group {gi})"))
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for key, s in saved_state.items():
+            i = _index(owner, key)
+            if i not in index:
+                raise IndexError(f"{owner}: state for parameter index {i}, but param_groups "
+                                 f"hold indices {sorted(index)}")
+            if not isinstance(s, Mapping):
+                raise TypeError(f"{owner}: state[{i}] must be a dict, not {type(s).__name__}")
+            p = index[i]
+            new_state[p] = {k: _state_value(owner, f"state[{i}][{k!r}]", v, p)
+                            for k, v in s.items()}
+        for group, new in zip(self.param_groups, new_groups, strict=True):  # all checked
+            group.update(new)
+        self.state = new_state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -112,3 +172,22 @@ class Optimizer:
 
 def _is_array(v: Any) -> bool:
     return not isinstance(v, int | float | bool) and hasattr(v, "shape")
+
+
+def _index(owner: str, key: Any) -> int:
+    """A state key as a parameter index (checkpoints written as JSON make it a string)."""
+    if isinstance(key, str) and key.isdecimal():
+        return int(key)
+    return V.integer(owner, "a state key (parameter index)", key, low=0)
+
+
+def _state_value(owner: str, name: str, v: Any, p: Tensor) -> Any:
+    """A saved state entry for ``p``: an array of ``p``'s shape goes to its device and dtype;
+    another 0-d array (PyTorch's ``step``) becomes a Python number; any other array raises;
+    non-arrays stay as saved."""
+    if not _is_array(v):
+        return v
+    if tuple(v.shape) == () and p.shape != ():
+        kind = V._source_kind(v) or "f"
+        return {"b": bool, "i": int, "u": int, "c": complex}.get(kind, float)(v)
+    return V.convert_like(owner, name, v, p, holder="optimizer's parameter")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from .._tensor import Tensor
+from ..nn import _validate as V
 from .optimizer import Optimizer
 
 
@@ -14,17 +16,20 @@ class SGD(Optimizer):
     (``buf = g`` at the first step) and ``g = buf`` (Nesterov: ``g += momentum * buf``);
     then ``p -= lr * g``."""
 
+    hyperparameters = {"lr": partial(V.real, low=0.0), "momentum": partial(V.real, low=0.0),
+                       "dampening": V.real, "weight_decay": partial(V.real, low=0.0),
+                       "nesterov": V.flag, "maximize": V.flag}
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  maximize: bool = False):
-        if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: lr ({lr}), momentum ({momentum}) and weight_decay "
-                             f"({weight_decay}) must be non-negative")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
+
+    def _check_group(self, owner: str, group: dict[str, Any]) -> None:
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"{owner}: Nesterov momentum needs momentum > 0 and dampening 0")
 
     def update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any],
                xp: Any) -> None:
