@@ -54,3 +54,26 @@ def test_from_cupy_array_keeps_its_gpu():
         arr = cupy.arange(3.0)
     t = ag.Tensor(arr)
     assert t.device == f"cuda:{_gpus() - 1}" and t.backend.name == "cupy"
+
+
+def test_complex_gradients_of_gathers_with_repeated_indices():
+    """``cupyx.scatter_add`` takes no complex dtypes: the backend adds (re, im) pairs."""
+    host = np.array([1 + 2j, 3 - 1j, 0.5 + 0.5j])
+    idx = [0, 2, 0, 1]
+    x = ag.Tensor(host, device="cuda")
+    y = x[ag.Tensor(np.array(idx), device="cuda")]
+    ag.real(y * ag.conj(y)).sum().backward()
+    want = np.zeros(3, complex)
+    np.add.at(want, idx, 2 * host[idx])  # d|z|^2 = 2z, PyTorch's convention
+    np.testing.assert_allclose(x.grad.numpy(), want)
+
+
+def test_writes_through_views_on_the_gpu():
+    x = ag.Tensor(np.arange(6.0).reshape(2, 3), device="cuda")
+    y = x * 1.0
+    head = y[0]
+    head *= -1  # writes y's memory on the GPU; d/dx of (-x)^2 is 2x
+    np.testing.assert_allclose(y.numpy()[0], [0.0, -1.0, -2.0])
+    (y ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.arange(6.0).reshape(2, 3))
+    assert head.base is y

@@ -7,6 +7,7 @@ compat wrapper ignores ``device=`` in several creation functions; the context ma
 
 from __future__ import annotations
 
+import ctypes.util
 import functools
 from typing import Any
 
@@ -29,6 +30,8 @@ def probe(index: int = 0) -> tuple[bool, str]:
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:
+        if ctypes.util.find_library("cuda") is None:  # CUDA then says "driver insufficient"
+            return False, "no CUDA driver found (libcuda is not installed); use device='cpu'"
         return False, f"no CUDA device is usable ({exc}); use device='cpu' or fix the driver"
     if index >= count:
         return False, f"cuda:{index} does not exist: this machine has {count} CUDA device(s)"
@@ -106,6 +109,12 @@ class CupyBackend(Backend):
     def index_add(self, z: Any, pos: Any, g: Any) -> Any:
         import cupyx
         with self.native:
+            if z.dtype.kind == "c":  # scatter_add takes no complex dtypes: (re, im) rows
+                real = z.real.dtype
+                pairs = z.view(real).reshape(-1, 2)  # z is a fresh contiguous array
+                cupyx.scatter_add(pairs, pos, self.cupy.ascontiguousarray(
+                    g.astype(z.dtype, copy=False)).view(real).reshape(-1, 2))
+                return z
             cupyx.scatter_add(z, pos, g)
         return z
 
