@@ -154,11 +154,19 @@ def _sync_directory(directory: str) -> None:
             os.close(fd)
 
 
+def _fspath(path: Any, op: str) -> str | bytes:
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{op}: path must be a str, bytes or os.PathLike, not "
+                        f"{type(path).__name__}") from None
+
+
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (a tensor, or dicts/lists/tuples of tensors and plain values, such as a
     ``state_dict``) to ``path``, atomically. A symlink at ``path`` stays a link: its target
     is written. The file gets the mode the umask gives."""
-    target = os.path.realpath(os.fspath(path))
+    target = os.path.realpath(_fspath(path, "save"))
     arrays: dict[str, Any] = {}
     index = json.dumps({"format": _FORMAT, "version": _VERSION,
                         "root": _encode(obj, arrays, "obj", {})})
@@ -381,7 +389,7 @@ def load(path: str | os.PathLike, device: Any = None) -> Any:
     """Read what :func:`save` wrote. Tensors go to ``device``, or by default to the device
     they were saved from. Nothing in the file is executed; a file that is not an intact
     checkpoint raises :class:`~anygrad.errors.CheckpointError` saying what is wrong."""
-    file = os.fspath(path)
+    file = _fspath(path, "load")
     with open(file, "rb") as f:  # one open file: a concurrent save cannot swap it midway
         _check_archive(f, file)
         f.seek(0)

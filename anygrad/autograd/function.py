@@ -23,7 +23,7 @@ _sequence = itertools.count()  # orders every recorded tensor after its inputs
 as_operand = backends.as_operand
 
 
-_SHAPE_WORDS = ("shape", "size", "dimension", "broadcast")
+_SHAPE_WORDS = ("shape", "size", "dimension", "broadcast", "0d", "1d", "dim")
 
 
 def describe(x: Any) -> str:
@@ -38,12 +38,16 @@ def op_error(op: Op, inputs: tuple, exc: Exception) -> Exception:
     """The backend's exception, retyped and reworded to name the op and its operands."""
     if isinstance(exc, AnygradError):
         return exc
-    msg = f"{op.name}: {exc} (operands: {', '.join(describe(x) for x in inputs)})"
-    text = str(exc).lower()
+    text = str(exc)
+    if text.startswith(f"{op.name}: "):  # (already named by an inner call)
+        text = text[len(op.name) + 2:]
+    msg = f"{op.name}: {text} (operands: {', '.join(describe(x) for x in inputs)})"
+    text = text.lower()
     if isinstance(exc, ValueError) or (  # torch says RuntimeError for shape mismatches
             isinstance(exc, RuntimeError) and any(w in text for w in _SHAPE_WORDS)):
         return ShapeError(msg)
-    if isinstance(exc, TypeError):
+    if isinstance(exc, TypeError | NotImplementedError) or (  # torch: "... not implemented
+            isinstance(exc, RuntimeError) and "type" in text):  # for 'Bool'", "dtype ..."
         return DTypeError(msg)
     try:
         return type(exc)(msg)

@@ -17,7 +17,7 @@ import array_api_compat
 import numpy as np
 
 from .. import modes
-from ..errors import BackendUnavailableError, DeviceError
+from ..errors import AnygradError, BackendUnavailableError, DeviceError
 from .base import Backend
 from .device import Device, add_kind, parse
 from .generic import GenericBackend, factory, library_name
@@ -189,7 +189,15 @@ def from_data(obj: Any, device: str | Device | None = None, dtype: Any = None,
         src = of_array(obj)
     dst = src if device is None and src is not None else get(device)
     if src is None:
-        return dst.asarray(obj, dtype, copy), dst
+        if dtype is not None:
+            dst.native_dtype(dtype)
+        try:
+            return dst.asarray(obj, dtype, copy), dst
+        except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+            if isinstance(exc, AnygradError) or str(exc).startswith("cannot make a Tensor"):
+                raise
+            kind = ValueError if isinstance(exc, ValueError | OverflowError) else TypeError
+            raise kind(f"cannot make a Tensor from this {type(obj).__name__}: {exc}") from None
     if src is not dst:
         obj, copy = dst.accept(obj, src), False
     if dtype is not None:

@@ -52,6 +52,9 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
 @compound_op
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     """``x @ weight.T + bias``, ``weight`` shaped (out_features, in_features) as in PyTorch."""
+    x = ensure_tensor(x)
+    if x.ndim == 0:
+        raise ShapeError("linear: expects input of at least 1 dimension, got a 0-d tensor")
     out = ops.matmul(x, ops.matrix_transpose(weight))
     return out if bias is None else out + bias
 

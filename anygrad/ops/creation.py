@@ -17,6 +17,7 @@ from .. import dtypes as _d
 from .._tensor import Tensor, _wrap
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
+from ..errors import DomainError, ShapeError
 from ._define import wants_grad
 from .shape import as_shape, broadcast_to, reshape
 
@@ -26,7 +27,10 @@ def _where(device: Any) -> Any:
 
 
 def _shape(shape: Any, op: str) -> tuple[int, ...]:
-    return as_shape(shape, op)
+    out = as_shape(shape, op)
+    if any(n < 0 for n in out):
+        raise ShapeError(f"{op}: negative dimensions are not allowed, got {shape!r}")
+    return out
 
 
 def _fill_dtype(value: Any) -> _d.DType:
@@ -99,7 +103,7 @@ def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
         device: Any = None, requires_grad: bool | None = None,
         constant: bool | None = None) -> Tensor:
-    n_rows, k = _shape(n_rows, "eye")[0], _shape(k, "eye")[0]
+    n_rows, k = _shape(n_rows, "eye")[0], as_shape(k, "eye")[0]
     n_cols = None if n_cols is None else _shape(n_cols, "eye")[0]
     return _make("eye", device, dtype, (requires_grad, constant), n_rows, n_cols, k=k)
 
@@ -110,6 +114,8 @@ def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, stop, step) if v is not None)
         dtype = _d.int64 if ints else _d.float64
+    if isinstance(step, int | float) and not (step != 0 and math.isfinite(step)):
+        raise DomainError(f"arange: step must be finite and non-zero, got {step!r}")
     return _make("arange", device, dtype, (requires_grad, constant), start, stop, step)
 
 

@@ -108,6 +108,8 @@ def _native_key(key: Any, backend: Any) -> Any:
 def _key(key: Any, backend: Any) -> tuple[tuple, bool]:
     """The native key, and whether it holds integer arrays (so indices may repeat)."""
     key = _native_key(key if isinstance(key, tuple) else (key,), backend)
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("getitem: an index can only have a single ellipsis ('...')")
     arrays = [k for k in key if hasattr(k, "dtype")]
     ints = any(backend.dtype_of(k.dtype).kind in "iu" for k in arrays)
     if not arrays and not any(k is Ellipsis for k in key):

@@ -109,7 +109,10 @@ def permute(x: Any, axes: Any, op: str) -> Any:
 
 def broadcast_to(x: Any, /, shape: tuple[int, ...]) -> Any:
     """``x`` broadcast to ``shape``; the gradient is summed back."""
-    return view(BROADCAST_TO, ensure_tensor(x), {"shape": as_shape(shape, "broadcast_to")})
+    shape = as_shape(shape, "broadcast_to")
+    if any(n < 0 for n in shape):
+        raise ShapeError(f"broadcast_to: negative dimensions are not allowed, got {shape}")
+    return view(BROADCAST_TO, ensure_tensor(x), {"shape": shape})
 
 
 _KIND_RANK = {"b": 0, "u": 1, "i": 2, "f": 3, "c": 4}
@@ -233,6 +236,8 @@ def squeeze(x: Any, /, axis: int | tuple[int, ...] | None = None) -> Any:
     if axis is None:
         axis = tuple(i for i, n in enumerate(x.shape) if n == 1)
     axes = normalize_axes(axis, x.ndim, "squeeze")
+    if x.ndim == 0:
+        return reshape(x, ())
     if any(x.shape[a] != 1 for a in axes):
         raise ShapeError(f"squeeze: axis {axis} of shape {x.shape} is not of size 1")
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
