@@ -10,6 +10,7 @@ from .autograd import engine
 from .errors import DTypeError, GraphError, ShapeError
 
 _new = object.__new__
+_MISSING: Any = object()
 
 
 class Tensor:
@@ -45,9 +46,20 @@ class Tensor:
     _leaflike: bool = False
     _grad: Tensor | None = None
 
-    def __init__(self, data: Any, *, device: Any = None, dtype: Any = None,
+    def __init__(self, data: Any = _MISSING, *, device: Any = None, dtype: Any = None,
                  requires_grad: bool | None = None, label: str | None = None,
-                 copy: bool = True, constant: bool | None = None, ndmin: int = 0):
+                 copy: bool = True, constant: bool | None = None, ndmin: int = 0,
+                 values: Any = _MISSING, comp_grad: bool | None = None):
+        if values is not _MISSING:  # simplegrad's names
+            if data is not _MISSING:
+                raise TypeError("Tensor: give the data once, as data or as values=")
+            data = values
+        elif data is _MISSING:
+            raise TypeError("Tensor() needs its data (or values=)")
+        if comp_grad is not None:
+            if requires_grad is not None:
+                raise TypeError("Tensor: give requires_grad= or comp_grad=, not both")
+            requires_grad = comp_grad
         if constant is not None:
             if not isinstance(constant, bool):
                 raise TypeError(f"Tensor: constant must be a bool or None, not {constant!r}")
@@ -128,6 +140,55 @@ class Tensor:
     def constant(self) -> bool:
         """MyGrad's name: True when no gradient flows to this tensor."""
         return not self._rg
+
+    @property
+    def values(self) -> Any:
+        """The backend array (simplegrad's name for ``data``)."""
+        return self.data
+
+    @values.setter
+    def values(self, array: Any) -> None:
+        self.data = array
+
+    def convert_to(self, dtype: Any, inplace: bool = True) -> Tensor:
+        """This tensor's values (and gradient) in ``dtype`` (simplegrad's ``convert_to``):
+        in place by default, where the tensor stops sharing memory with any view; else a new
+        leaf. Integer and bool dtypes make a constant."""
+        backend = self._backend
+        native = backend.native_dtype(dtype)
+        floating = backend.dtype_of(native).kind in "fc"
+        if not inplace:
+            out = Tensor(backend.xp.astype(self.data, native), requires_grad=self._rg and floating,
+                         copy=False)
+            if self._grad is not None and floating:
+                out._grad = _wrap(backend.xp.astype(self._grad.data, native), backend)
+            return out
+        if not floating and self._op is not None:
+            raise DTypeError(f"convert_to: a tensor computed in the graph cannot become "
+                             f"{backend.dtype_of(native).name} in place; use inplace=False")
+        from .autograd.views import live_views, unmark
+        if self._base is not None:
+            unmark(self)
+        for v in live_views(self):
+            unmark(v)
+        self.data = backend.xp.astype(self.data, native)
+        if not floating:
+            self._rg = False
+            self._grad = None
+        elif self._grad is not None:
+            self._grad = _wrap(backend.xp.astype(self._grad.data, native), backend)
+        return self
+
+    @staticmethod
+    def deferred(forward_fn: Any, shape: Any, dtype: Any = "float32", *,
+                 device: Any = None) -> Tensor:
+        """A tensor computed later, by ``forward_fn()`` (a zero-argument callable returning
+        an array of ``device``'s backend), at ``realize()`` or the first use of its values, in
+        graph order with lazy mode's deferred ops, exactly once (simplegrad's
+        ``Tensor.deferred``). Its shape and dtype are known at once; a result of another shape
+        or dtype raises. It is a constant: it does not require gradients."""
+        from .lazy.graph import user_deferred
+        return user_deferred(forward_fn, shape, dtype, device)
 
     @property
     def base(self) -> Tensor | None:

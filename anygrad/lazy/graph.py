@@ -17,6 +17,7 @@ from typing import Any
 from .._tensor import Tensor
 from ..autograd.function import _sequence, apply, as_operand, placed
 from ..autograd.op import Op
+from ..errors import DTypeError, ShapeError
 from ..modes import MODE
 from . import abstract
 from .abstract import Aval
@@ -177,6 +178,32 @@ def deferred(op: Op, backend: Any, ins: tuple, params: dict, pkey: Any, aval: tu
     node.op, node.inputs, node.params, node.pkey = op, ins, params, pkey
     node.shape, node.dtype, node.ref, node.seq, node.value = aval + (weakref.ref(t), seq, None)
     return t
+
+
+def _run_user(xp: Any, *, fn: Any, shape: tuple, dtype: Any) -> Any:
+    """The forward of a user's deferred tensor: ``fn()``, checked against what it declared."""
+    value = fn()
+    if tuple(getattr(value, "shape", ())) != shape or getattr(value, "dtype", None) != dtype:
+        got = f"{getattr(value, 'dtype', type(value).__name__)}{list(getattr(value, 'shape', ()))}"
+        raise (ShapeError if tuple(getattr(value, "shape", ())) != shape else DTypeError)(
+            f"deferred: forward_fn returned {got}, not the declared {dtype}{list(shape)}")
+    return value
+
+
+USER = Op("deferred", _run_user)
+
+
+def user_deferred(forward_fn: Any, shape: Any, dtype: Any, device: Any) -> LazyTensor:
+    """``Tensor.deferred``: a tensor whose ``forward_fn()`` computes it at ``realize()``."""
+    from .. import backends
+    from ..ops.shape import as_shape
+    if not callable(forward_fn):
+        raise TypeError(f"deferred: forward_fn must be callable, not {type(forward_fn).__name__}")
+    backend = backends.get(device)
+    shape = as_shape(shape, "deferred")
+    native = backend.native_dtype(dtype)
+    params = {"fn": forward_fn, "shape": shape, "dtype": native}
+    return deferred(USER, backend, (), params, freeze(params)[0], (shape, native), None)
 
 
 def _shell(backend: Any, node: Node) -> LazyTensor:
