@@ -218,16 +218,23 @@ class Tensor:
         ``backward()`` realizes first."""
         return self
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``grad`` (same shape as self) weights the outputs; it defaults to ones, so a
-        non-scalar's backward is the backward of its sum.
+        non-scalar's backward is the backward of its sum. ``create_graph``: the gradients
+        are themselves differentiable (the graph is kept unless ``retain_graph=False``).
         """
         if not self._rg:
             raise GraphError("backward() on a tensor that does not require grad (a constant, "
                              "or computed under no_grad)")
-        engine.backward(self, self._seed(grad, self.data.dtype), retain_graph)
+        if create_graph:
+            from .autograd.gradients import _seeds, walk
+            walk((self,), _seeds((self,), grad, True), True,
+                 True if retain_graph is None else retain_graph)
+            return
+        engine.backward(self, self._seed(grad, self.data.dtype), bool(retain_graph))
 
     def _seed(self, grad: Any, dtype: Any) -> Any:
         """The array ``backward(grad)`` starts from, for this tensor of native ``dtype``."""

@@ -29,6 +29,7 @@ from typing import Any
 from weakref import ref
 
 from .._tensor import Tensor, _new, _wrap
+from ..backends.base import set_at
 from ..errors import DeviceError
 from ..modes import MODE
 from .engine import unbroadcast
@@ -128,10 +129,10 @@ def derive(xp: Any, array: Any, chain: tuple) -> Any:
 # -- the graph of a write -------------------------------------------------------------------
 def _zero_region(xp: Any, g: Any, out: Any, base: Any, value: Any, *, chain: tuple,
                  key: Any) -> Any:
-    z = xp.zeros(g.shape, dtype=g.dtype, device=base.device)
-    z[...] = g  # a fresh C-contiguous array: ``chain`` gives views of it (see ``view``)
-    region = derive(xp, z, chain)
-    region[... if key is None else key] = 0
+    # a fresh C-contiguous array: ``chain`` gives views of it (see ``view``); written in
+    # place (only backends with views record writes)
+    z = set_at(xp.zeros(g.shape, dtype=g.dtype, device=base.device), ..., g)
+    set_at(derive(xp, z, chain), ... if key is None else key, 0)
     return z
 
 
@@ -158,7 +159,7 @@ def _last_writes(xp: Any, region: Any, key: tuple) -> Any:
     pos = xp.reshape(xp.reshape(order, region.shape)[key], (-1,))
     writer = xp.zeros((n,), dtype=order.dtype, device=device)
     steps = xp.arange(pos.shape[0], dtype=order.dtype, device=device)
-    writer[pos] = steps
+    writer = set_at(writer, pos, steps)
     return xp.reshape(xp.take(writer, pos) == steps, region[key].shape)
 
 
@@ -169,7 +170,8 @@ WRITE = Op("write", lambda xp, base, value, *, chain, key: base, (_zero_region, 
 def _chain_rule(xp: Any, g: Any, out: Any, x: Any, *, chain: tuple, metas: tuple) -> Any:
     """The gradient of ``derive(x, chain)``: each view op's rule, last to first."""
     for (op, params), meta in zip(reversed(chain), reversed(metas), strict=True):
-        g = op.vjps[0](xp, g, None, meta, **params)
+        g = op.vjps[0](xp, g, None, Meta(meta, g.device), **params)  # (g's device: a Tensor's
+        # under create_graph, where the rules run on anygrad)
         if tuple(g.shape) != meta.shape:  # broadcast_to leaves the sum to the engine
             g = unbroadcast(xp, g, meta.shape)
     return g

@@ -85,9 +85,13 @@ class LazyTensor(Tensor):
         realize((self,))
         return self
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        if create_graph:  # the engine's walk on realized tensors (see ``autograd.gradients``)
+            self.realize()
+            return Tensor.backward(self, grad, retain_graph, create_graph)
         from .backward import backward
-        backward(self, grad, retain_graph)
+        backward(self, grad, bool(retain_graph))
 
     def clear_graph(self) -> None:
         self.realize()
