@@ -4,6 +4,7 @@ modes, initialisation, and every layer against its PyTorch twin with the same we
 from __future__ import annotations
 
 import math
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -113,7 +114,7 @@ def test_registration_rules():
     m = nn.Module()
     m.w = nn.Parameter(ag.Tensor([1.0]))
     m.child = nn.Linear(1, 1)
-    m.plain = ag.Tensor([2.0])  # a plain tensor attribute is neither parameter nor buffer
+    m.plain = ag.Tensor([2.0], requires_grad=False)  # plain: neither parameter nor buffer
     assert [n for n, _ in m.named_parameters()] == ["w", "child.weight", "child.bias"]
     with pytest.raises(TypeError, match="nn.Parameter"):
         m.w = ag.Tensor([3.0])
@@ -133,6 +134,76 @@ def test_registration_rules():
 
     with pytest.raises(AttributeError, match="super\\(\\).__init__"):
         Forgot()
+
+
+def test_plain_tensor_attribute_warns_once_and_is_not_a_parameter():
+    """PyTorch's rule (issue 12): only an nn.Parameter is learnt. simplegrad's way, a plain
+    float Tensor as an attribute, warns once per class and attribute, saying what to do."""
+
+    class Simple(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = ag.Tensor(np.ones((2, 2)))  # requires grad (float data)
+            self.b = ag.Tensor(np.zeros(2))
+            self.register_buffer("stat", ag.Tensor([0.0]))
+            self.stat = ag.Tensor([1.0])  # a registered buffer: no warning
+            self.const = ag.Tensor([1.0], requires_grad=False)
+            self.count = ag.Tensor([3])  # integers never require grad
+            self.p = nn.Parameter(ag.Tensor([1.0]))
+
+    with pytest.warns(UserWarning) as record:
+        m = Simple()
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("Simple.w is a plain Tensor that requires grad")
+    assert "nn.Parameter" in messages[0] and "register_buffer('w'" in messages[0]
+    assert "not in parameters()" in messages[0] and messages[1].startswith("Simple.b ")
+    assert record[0].filename == __file__  # points at the assignment
+    assert [n for n, _ in m.named_parameters()] == ["p"]
+    assert list(m.state_dict()) == ["p", "stat"]  # parameters, then buffers
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Simple().w = ag.Tensor([5.0])  # once per class and attribute
+
+    class Other(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = ag.Tensor([1.0])
+
+    with pytest.warns(UserWarning, match="Other.w is a plain Tensor"):
+        Other()
+
+
+def test_no_warning_for_activations_builtin_losses_or_parameters():
+    class Cache(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            self.last = self.lin(x)  # a computed tensor (not a leaf): cached, not learnt
+            return self.last
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = Cache()
+        m(ag.Tensor(np.ones((1, 2), np.float32)))
+        nn.CrossEntropyLoss(weight=ag.Tensor([1.0, 2.0]))  # anygrad's own modules
+        nn.BCEWithLogitsLoss(pos_weight=ag.Tensor([2.0]))
+        m.scale = nn.Parameter(ag.Tensor([1.0]))
+    assert [n for n, _ in m.named_parameters()] == ["scale", "lin.weight", "lin.bias"]
+
+
+def test_plain_tensors_are_ignored_as_in_torch():
+    torch = _torch()
+    tm = torch.nn.Module()
+    tm.w = torch.ones(2, requires_grad=True)
+    m = nn.Module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.w = ag.Tensor([1.0, 1.0])
+    assert list(tm.parameters()) == [] and list(m.parameters()) == []
+    assert list(tm.state_dict()) == [] and list(m.state_dict()) == []
 
 
 def test_shared_parameters_count_once():

@@ -2,12 +2,16 @@
 
 Assigning a :class:`Parameter`, a Module, or (after :meth:`Module.register_buffer`) a buffer
 to an attribute registers it under that name, so ``parameters()``, ``state_dict()`` and
-``to()`` find everything without being told. Names follow PyTorch's (``0.weight``,
-``features.1.running_mean``), so its state dicts convert with one comprehension.
+``to()`` find everything without being told. A plain Tensor is not registered (PyTorch's
+rule); a plain leaf Tensor that requires grad warns, once per class and attribute. Names
+follow PyTorch's (``0.weight``, ``features.1.running_mean``), so its state dicts convert
+with one comprehension.
 """
 
 from __future__ import annotations
 
+import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -52,6 +56,27 @@ def _move(t: Tensor, backend: backends.Backend | None, dtype: Any) -> None:
         x.data = data
 
 
+_WARNED: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _warn_plain_tensor(module: Module, name: str, value: Tensor) -> None:
+    """Warn (once per class and attribute) that a plain leaf Tensor that requires grad, assigned
+    to a user's module, is not a parameter. anygrad's own modules are exempt (a loss's
+    ``weight`` is deliberately plain)."""
+    cls = type(module)
+    if not value.requires_grad or not value.is_leaf or (
+            cls is not Module and cls.__module__.startswith("anygrad.")):
+        return
+    names = _WARNED.setdefault(cls, set())
+    if name in names:
+        return
+    names.add(name)
+    warnings.warn(f"{cls.__name__}.{name} is a plain Tensor that requires grad: it is not in "
+                  f"parameters() or state_dict() and to() does not move it. Wrap it in "
+                  f"nn.Parameter to learn it, or use register_buffer({name!r}, ...) to keep it "
+                  f"as state", UserWarning, stacklevel=3)
+
+
 class Module:
     """Base class of layers and models: subclass it, assign parts in ``__init__``, write
     ``forward``; call the module to run it."""
@@ -87,6 +112,8 @@ class Module:
                 raise TypeError(f"{name!r} holds {kind}; cannot assign a "
                                 f"{type(value).__name__} to it (assign {kind} or None)")
             (params if name in params else modules)[name] = None
+        elif isinstance(value, Tensor):
+            _warn_plain_tensor(self, name, value)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
-from .lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau, StepLR
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    ExponentialLR,
+    LinearLR,
+    LRScheduler,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    StepLR,
+)
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler", "StepLR", "CosineAnnealingLR",
-           "ReduceLROnPlateau"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler", "LRScheduler", "StepLR",
+           "ExponentialLR", "LinearLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+           "OneCycleLR", "ReduceLROnPlateau"]

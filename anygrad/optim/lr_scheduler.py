@@ -1,4 +1,5 @@
-"""Learning-rate schedules, PyTorch's (chainable) formulas: call ``step()`` once per epoch."""
+"""Learning-rate schedules, PyTorch's formulas: call ``step()`` once per epoch (OneCycleLR:
+once per batch), after ``optimizer.step()``."""
 
 from __future__ import annotations
 
@@ -9,44 +10,56 @@ from ..nn import _validate as V
 from .optimizer import Optimizer
 
 
+def _check_optimizer(owner: str, optimizer: Any) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner}: expects an Optimizer, not {type(optimizer).__name__}")
+
+
 class LRScheduler:
     """Base class: ``get_lr()`` gives each group's next rate from its current one."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expects an Optimizer, not "
-                            f"{type(optimizer).__name__}")
+        _check_optimizer(type(self).__name__, optimizer)
         last_epoch = V.integer(type(self).__name__, "last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
-        for group in optimizer.param_groups:
+        for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
-                group["initial_lr"] = group["lr"]
+                group.setdefault("initial_lr", group["lr"])
             elif "initial_lr" not in group:
-                raise KeyError("resuming a schedule (last_epoch != -1) needs 'initial_lr' in "
-                               "every parameter group")
+                raise KeyError(f"{type(self).__name__}: resuming a schedule (last_epoch != -1) "
+                               f"needs 'initial_lr' in every parameter group (group {i} has "
+                               f"none): load the optimizer's state dict first")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._step_count = 0
+        self._initial = True  # the constructor's step (resuming must not advance the rate)
         self.step()
+        self._initial = False
 
     def get_lr(self) -> list[float]:
         raise NotImplementedError
 
     def step(self) -> None:
+        """Advance one epoch (one batch for OneCycleLR) and set every group's rate."""
         self._step_count += 1
         self.last_epoch += 1
-        lrs = self.get_lr()
+        self._apply(self.get_lr())
+
+    def _apply(self, lrs: list[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
+        """Each group's rate as of the last ``step()``."""
         return list(self._last_lr)
 
     def _lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer (numbers, strings, lists, tuples: ``anygrad.save``
+        stores it)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -91,6 +104,203 @@ class CosineAnnealingLR(LRScheduler):
                 * (lr - lo) + lo for lr in self._lrs()]
 
 
+class ExponentialLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every epoch: ``base_lr * gamma**t``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = V.real("ExponentialLR", "gamma", gamma, low=0.0)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._initial:
+            return self._lrs()
+        return [lr * self.gamma for lr in self._lrs()]
+
+
+class LinearLR(LRScheduler):
+    """Scale the base rate by a factor going linearly from ``start_factor`` (epoch 0) to
+    ``end_factor`` (epoch ``total_iters`` and after), by PyTorch's recursion."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+        name = "LinearLR"
+        self.start_factor = V.real(name, "start_factor", start_factor, low=0.0, high=1.0,
+                                   low_open=True)
+        self.end_factor = V.real(name, "end_factor", end_factor, low=0.0, high=1.0)
+        self.total_iters = V.integer(name, "total_iters", total_iters, low=1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if t == 0:
+            return [lr * a for lr in self._lrs()]
+        if self._initial or t > n:
+            return self._lrs()
+        return [lr * (1.0 + (b - a) / (n * a + (t - 1) * (b - a))) for lr in self._lrs()]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR: ``eta_min + (base_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2``, where ``T_cur``
+    counts epochs since the last restart and ``T_i`` (first ``T_0``) grows ``T_mult``-fold at
+    each restart. ``step(epoch)`` jumps to ``epoch``, which may be fractional
+    (``epoch + batch / batches_per_epoch``)."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1):
+        name = "CosineAnnealingWarmRestarts"
+        self.T_0 = self.T_i = V.integer(name, "T_0", T_0, low=1)
+        self.T_mult = V.integer(name, "T_mult", T_mult, low=1)
+        self.eta_min = V.real(name, "eta_min", eta_min, low=0.0)
+        self.T_cur: float = V.integer(name, "last_epoch", last_epoch, low=-1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lo, c = self.eta_min, (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+        return [lo + (base - lo) * c for base in self.base_lrs]
+
+    def _cycle(self, epoch: float) -> tuple[float, int]:
+        """``(T_cur, T_i)`` at ``epoch``: the cycle ``n`` it falls in starts at
+        ``T_0 (T_mult**n - 1) / (T_mult - 1)``."""
+        T0, m = self.T_0, self.T_mult
+        if epoch < T0:
+            return epoch, T0
+        if m == 1:
+            return epoch % T0, T0
+
+        def start(k: int) -> int:
+            return T0 * (m ** k - 1) // (m - 1)
+
+        n = int(math.log(epoch / T0 * (m - 1) + 1, m))
+        while start(n + 1) <= epoch:  # the logarithm's rounding, at a restart
+            n += 1
+        while n and start(n) > epoch:
+            n -= 1
+        return epoch - start(n), T0 * m ** n
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one epoch, or go to ``epoch`` (>= 0, possibly fractional)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            epoch = V.real("CosineAnnealingWarmRestarts", "epoch", epoch, low=0.0)
+            self.T_cur, self.T_i = self._cycle(epoch)
+        self._step_count += 1
+        self.last_epoch = math.floor(epoch)
+        self._apply(self.get_lr())
+
+
+def _per_group(owner: str, name: str, value: Any, n: int, **bounds: Any) -> list[float]:
+    """A real (for every group) or a list of one real per parameter group."""
+    values = list(value) if isinstance(value, list | tuple) else [value] * n
+    if len(values) != n:
+        raise ValueError(f"{owner}: {name} has {len(values)} values for {n} parameter groups")
+    return [V.real(owner, name, v, **bounds) for v in values]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy, stepped once per batch: the rate goes from ``max_lr / div_factor``
+    up to ``max_lr`` over the first ``pct_start`` of ``total_steps``, then down to
+    ``max_lr / div_factor / final_div_factor`` (``three_phase``: back down to the initial rate
+    symmetrically, then to the minimum), annealed by cosine or linearly; momentum (SGD's
+    ``momentum``, Adam's ``betas[0]``) cycles inversely between ``max_momentum`` and
+    ``base_momentum``. A phase of zero length (``pct_start * total_steps == 1``) ends at once,
+    where PyTorch divides by zero."""
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | list[float] = 0.85,
+                 max_momentum: float | list[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1):
+        name = "OneCycleLR"
+        _check_optimizer(name, optimizer)
+        if total_steps is not None:
+            self.total_steps = V.integer(name, "total_steps", total_steps, low=1)
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = (V.integer(name, "epochs", epochs, low=1)
+                                * V.integer(name, "steps_per_epoch", steps_per_epoch, low=1))
+        else:
+            raise ValueError(f"{name}: give total_steps, or both epochs and steps_per_epoch")
+        pct_start = V.real(name, "pct_start", pct_start, low=0.0, high=1.0)
+        self.anneal_strategy = V.choice(name, "anneal_strategy", anneal_strategy,
+                                        ("cos", "linear"))
+        self.cycle_momentum = V.flag(name, "cycle_momentum", cycle_momentum)
+        self.three_phase = V.flag(name, "three_phase", three_phase)
+        div_factor = V.real(name, "div_factor", div_factor, low=0.0, low_open=True)
+        final_div_factor = V.real(name, "final_div_factor", final_div_factor, low=0.0,
+                                  low_open=True)
+        groups = optimizer.param_groups
+        max_lrs = _per_group(name, "max_lr", max_lr, len(groups), low=0.0)
+        T = self.total_steps
+        if self.three_phase:
+            self._phases = [(pct_start * T - 1, "initial_lr", "max_lr", "max_momentum",
+                             "base_momentum"),
+                            (2 * pct_start * T - 2, "max_lr", "initial_lr", "base_momentum",
+                             "max_momentum"),
+                            (T - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self._phases = [(pct_start * T - 1, "initial_lr", "max_lr", "max_momentum",
+                             "base_momentum"),
+                            (T - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        last_epoch = V.integer(name, "last_epoch", last_epoch, low=-1)
+        if self.cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"{name}: cycle_momentum needs an optimizer with momentum or "
+                                 f"betas ({type(optimizer).__name__} has neither); pass "
+                                 f"cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            highs = _per_group(name, "max_momentum", max_momentum, len(groups), low=0.0,
+                               high=1.0, high_open=True)
+            lows = _per_group(name, "base_momentum", base_momentum, len(groups), low=0.0,
+                              high=1.0, high_open=True)
+        if last_epoch == -1:
+            for i, group in enumerate(groups):
+                group["initial_lr"] = max_lrs[i] / div_factor
+                group["max_lr"] = max_lrs[i]
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+                if self.cycle_momentum:
+                    self._set_momentum(group, highs[i])
+                    group["max_momentum"], group["base_momentum"] = highs[i], lows[i]
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[float]:
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {t} times, but total_steps is "
+                             f"{self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if t <= end or i == len(self._phases) - 1:
+                    pct = (t - start) / (end - start) if end != start else 1.0
+                    lrs.append(self._anneal(group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                    break
+                start = end
+        return lrs
+
+
 class ReduceLROnPlateau:
     """Multiply the rate by ``factor`` once a metric has not improved for ``patience`` epochs;
     ``step(metric)`` once per epoch."""
@@ -99,6 +309,7 @@ class ReduceLROnPlateau:
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | list[float] = 0.0, eps: float = 1e-8):
         name = "ReduceLROnPlateau"
+        _check_optimizer(name, optimizer)
         factor = V.real(name, "factor", factor, low=0.0, high=1.0, high_open=True)
         mode = V.choice(name, "mode", mode, ("min", "max"))
         threshold_mode = V.choice(name, "threshold_mode", threshold_mode, ("rel", "abs"))
