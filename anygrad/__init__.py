@@ -6,10 +6,11 @@ array-api-compat recognises; ``Tensor(x, device="cuda")`` moves an experiment to
 
 from __future__ import annotations
 
-from . import backends, dtypes, fft, lazy, linalg, nn, optim, random
+from . import backends, dtypes, fft, func, lazy, linalg, nn, optim, random
 from . import numpy_protocols as numpy_protocols  # NumPy's functions on Tensors (NEP 13, 18)
 from ._tensor import Tensor
-from .backends import Device
+from .autograd.anomaly import detect_anomaly
+from .backends import Device, available_devices, cuda_is_available
 from .drawing import compound_op, graph, graph_group
 from .dtypes import (
     bfloat16,
@@ -29,6 +30,7 @@ from .dtypes import (
 )
 from .dtypes import bool_ as bool
 from .errors import (
+    AnomalyError,
     AnygradError,
     AxisError,
     BackendUnavailableError,
@@ -68,12 +70,13 @@ def device(name: str | Device) -> Device:
     return backends.parse(name)
 
 
-__all__ = ["Tensor", "Device", "device", "backends", "dtypes", "no_grad", "enable_grad",
+__all__ = ["Tensor", "detect_anomaly", "AnomalyError", "Device", "device", "backends", "dtypes",
+           "no_grad", "enable_grad",
            "is_grad_enabled", "set_grad_enabled", "default_device", "set_default_device",
            "get_default_device", "AnygradError", "BackendUnavailableError", "DeviceError",
            "DTypeError", "GraphError", "ShapeError", "bool", "int8", "int16", "int32", "int64",
            "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
            "complex128", "nn", "optim", "random", "save", "load", "lazy", "eager", "mode",
            "set_mode", "is_lazy", "realize", "fft", "linalg", "graph", "graph_group",
-           "compound_op", "CheckpointError",
+           "compound_op", "CheckpointError", "func", "available_devices", "cuda_is_available",
            "AxisError", "LinAlgError", "DomainError", "bfloat16", *_ops_all, *_numpy_names_all]

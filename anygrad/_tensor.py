@@ -77,6 +77,7 @@ class Tensor:
         self._backend = backend
         self._op = self._g = None
         self._rg = False
+        self._seq = next(engine.sequence)  # when it was made (drawings place it in its group)
         if label is not None:
             self.label = label
         if requires_grad is None:

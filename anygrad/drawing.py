@@ -3,7 +3,10 @@
 ``graph(t)`` walks the graph that computed ``t`` (deferred tensors too, without computing
 them) and returns its DOT source; ``graph(t, "out.svg")`` also renders it with Graphviz's
 ``dot``. Tensors show their ``label``, shape and dtype; every call of a function decorated with
-``compound_op`` (or every ``with graph_group(name):`` block) is drawn as one labelled box.
+``compound_op`` (or every ``with graph_group(name):`` block) is drawn as one labelled box,
+named after the function, around the ops it ran and the leaves it created. Ops are drawn by
+their public names; in-place writes, views and deferred tensors by what the user wrote
+(``setitem``, ``in-place``, ``getitem``, ``deferred load_batch``).
 
 A group costs nothing while ops run: it remembers the range of sequence numbers the ops it
 saw were given (every recorded tensor gets the next one), and drawing looks tensors up in it.
@@ -41,7 +44,7 @@ def graph_group(name: str) -> Iterator[None]:
 def compound_op(func: Callable) -> Callable:
     """Decorate a function built of anygrad ops: each call is drawn as one box labelled with
     its name (a ``graph_group`` around the call, at the cost of three counter reads)."""
-    name = func.__name__
+    name = _callable_name(func)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -51,6 +54,30 @@ def compound_op(func: Callable) -> Callable:
         finally:
             _groups.append((first, next(_sequence), name, gid))
     return wrapper
+
+
+def _callable_name(func: Callable) -> str:
+    """The name a user gave ``func``: its ``__name__`` (a ``functools.partial``'s function's,
+    a callable object's class name)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return getattr(func, "__name__", None) or type(func).__name__
+
+
+def _op_label(op: Any, params: dict | None) -> str:
+    """What a drawing calls ``op``: its public name, or, for the internal ops of in-place
+    writes, views and deferred tensors, what the user wrote."""
+    name = op.name
+    params = params or {}
+    if name == "write":  # ``x[k] = v`` (a key, or a write through a view) or ``x += v``
+        return "setitem" if params.get("key") is not None or params.get("chain") else "in-place"
+    if name == "view":  # a view derived anew from its written base: the ops that made it
+        return ", ".join(_op_label(o, p) for o, p in params.get("chain", ())) or "view"
+    if name == "pass":
+        return "in-place (no_grad)"
+    if name == "deferred" and "fn" in params:  # Tensor.deferred(forward_fn, ...)
+        return f"deferred {_callable_name(params['fn'])}"
+    return name
 
 
 def group_of(t: Tensor) -> tuple[str, int] | None:
@@ -167,12 +194,23 @@ def _inputs(t: Any) -> list[tuple[Any, bool]]:
     return out
 
 
+def _seq_of(x: Any) -> int | None:
+    """The sequence number that orders ``x`` (a tensor or a dropped deferred node) among
+    the ops and groups: when it was computed, or for a leaf that has one, created."""
+    from .lazy.graph import Node
+    if type(x) is Node:
+        return x.seq
+    seq = getattr(x, "_seq", None)
+    return seq if seq is not None and seq >= 0 else None  # (-1: a leaf's overwritten version)
+
+
 def graph(t: Tensor, path: str | None = None) -> Graph:
     """The graph that computed ``t``, as DOT; rendered to ``path`` too when given (the format
     from its suffix: ``.svg``, ``.png``, ``.pdf``, or ``.dot`` for the source alone).
 
     Leaves are salmon, computed tensors steel blue (dashed while deferred), ops gold, and
-    constants grey; each ``compound_op`` call or ``graph_group`` block is a labelled box.
+    constants grey; each ``compound_op`` call or ``graph_group`` block is a labelled box
+    holding what it computed and the leaves made inside it that carry a creation number.
     Drawing computes nothing.
     """
     from .lazy.graph import LazyTensor, Node
@@ -185,8 +223,7 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
         if id(x) not in reached:
             reached[id(x)] = x, _inputs(x)
             stack.extend(p for p, in_graph in reached[id(x)][1] if in_graph)
-    seqs = [x.seq if type(x) is Node else x._seq for x, _ in reached.values()
-            if type(x) in (Node, LazyTensor) or x._op is not None]
+    seqs = [s for s in map(_seq_of, (x for x, _ in reached.values())) if s is not None]
     groups = [g for g in _groups if seqs and g[0] < max(seqs) and g[1] > min(seqs)]
     font = 'fontname="monospace", fontsize=10'
     lines = ["digraph anygrad {", f"  rankdir=LR; graph [{font}]; node [{font}];"]
@@ -195,7 +232,8 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
     for x, inputs in reached.values():
         name = f"t{id(x)}"
         node = x if type(x) is Node else x._args if type(x) is LazyTensor else None
-        computed = node is not None or x._op is not None
+        op = node.op if node is not None else x._op
+        computed = op is not None
         label = getattr(x, "label", None)
         text = (f"{label}\n" if label else "") + _describe(x)
         style = "rounded,filled" + (",dashed" if node is not None else "")
@@ -203,9 +241,9 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
         nodes = [f"  {name} [shape=box, style={_quote(style)}, fillcolor={color}, "
                  f"label={_quote(text)}];"]
         if computed:
-            op = (node.op if node is not None else x._op).name
+            text = _op_label(op, node.params if node is not None else getattr(x, "_params", None))
             nodes.append(f"  {name}_op [shape=box, style=\"rounded,filled\", "
-                         f"fillcolor=lightgoldenrodyellow, label={_quote(op)}];")
+                         f"fillcolor=lightgoldenrodyellow, label={_quote(text)}];")
             edges.append(f"  {name}_op -> {name};")
             for k, (inp, in_graph) in enumerate(inputs):
                 if in_graph:
@@ -214,7 +252,7 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
                     nodes.append(f"  {name}_c{k} [shape=box, style=filled, fillcolor=gray90, "
                                  f"fontsize=8, label={_quote(_describe(inp))}];")
                     edges.append(f"  {name}_c{k} -> {name}_op;")
-        group = _innermost(node.seq if node is not None else x._seq, groups) if computed else None
+        group = _innermost(_seq_of(x), groups)  # leaves too: where they were created
         if group is None:
             lines += nodes
         else:

@@ -43,3 +43,8 @@ class GraphError(AnygradError, RuntimeError):
 
 class CheckpointError(AnygradError, ValueError):
     """A file that is not a readable anygrad checkpoint, or an object that cannot be saved."""
+
+
+class AnomalyError(GraphError):
+    """Under ``anygrad.detect_anomaly()``: backward produced a NaN or Inf; names the forward
+    op whose derivative rule produced it and where that op was called."""

@@ -1,4 +1,9 @@
-"""Checking gradients against central differences, on any backend."""
+"""Checking gradients against central differences, and comparing tensors, on any backend.
+
+``gradcheck``/``gradgradcheck`` compare anygrad's first and second derivatives with float64
+central differences; ``assert_allclose`` compares Tensors (or arrays) across backends and
+devices. Values are copied to the host only to be compared.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,77 @@ from .errors import GraphError
 from .modes import no_grad
 
 
+def _host(x: Any) -> Any:
+    """``x`` (a Tensor, a backend's array, a NumPy array, a number or a list) as a float64 (or
+    complex128) host array, without importing an array library here."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x, requires_grad=False)
+    host = x.numpy()
+    return host.astype("complex128" if host.dtype.kind == "c" else "float64")
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, Tensor):
+        return f"{x.dtype.name}{list(x.shape)} on {x.device}"
+    if not hasattr(x, "shape"):
+        return type(x).__name__
+    return f"{x.dtype}{list(x.shape)} {type(x).__name__}"
+
+
+def assert_allclose(actual: Any, desired: Any, rtol: float = 1e-7, atol: float = 0.0,
+                    err_msg: str = "") -> None:
+    """Raise AssertionError unless ``|actual - desired| <= atol + rtol * |desired|``
+    elementwise (NaNs equal where both have them), after broadcasting equal shapes only.
+
+    Either side may be a Tensor on any backend and device, a backend array, a NumPy array or
+    a number; the failure names both sides' dtypes, shapes and devices and the worst element.
+    """
+    a, d = _host(actual), _host(desired)
+    head = f"assert_allclose: {_describe(actual)} vs {_describe(desired)}"
+    if err_msg:
+        head = f"{err_msg}\n{head}"
+    if a.shape != d.shape and not (a.ndim == 0 or d.ndim == 0):
+        raise AssertionError(f"{head}: shapes differ ({list(a.shape)} vs {list(d.shape)})")
+    shape = a.shape if a.ndim else d.shape
+    a, d = (a + d * 0).reshape(-1), (d + a * 0).reshape(-1)  # (a 0-d side broadcasts)
+    err = abs(a - d)
+    err[(a != a) & (d != d)] = 0.0  # NaN where both have NaN: equal
+    excess = err - (atol + rtol * abs(d))
+    excess[excess != excess] = float("inf")
+    bad = excess > 0
+    if not bad.any():
+        return
+    k = int(excess.argmax())
+    raise AssertionError(
+        f"{head}: {int(bad.sum())} of {a.size} elements differ beyond rtol={rtol:g}, "
+        f"atol={atol:g}; worst at {_unravel(k, shape)}: actual {a[k].item()!r}, desired "
+        f"{d[k].item()!r} (abs error {err[k].item():.3g}, rel error "
+        f"{_rel(err[k].item(), d[k].item()):.3g})")
+
+
+def _unravel(k: int, shape: tuple) -> list[int]:
+    out = []
+    for n in reversed(shape):
+        out.append(k % n)
+        k //= n
+    return out[::-1]
+
+
+def _rel(err: float, ref: Any) -> float:
+    return float(err) / abs(ref) if abs(ref) > 0 else float("inf") if err else 0.0
+
+
+def _weights(shape: tuple, seed: int) -> Any:
+    """A fixed, sign-mixed float64 host array of ``shape`` without ties: every element
+    counts."""
+    size = 1
+    for n in shape:
+        size *= n
+    values = [((i + seed + 1) * 0.6180339887) % 1.0 + 0.25 - 0.6 * ((i + seed) % 2)
+              for i in range(size)]
+    return _host(values).reshape(shape)
+
+
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], weight: Any,
                    eps: float = 1e-6) -> list[Any]:
     """Central-difference gradients of ``sum(weight * fn(*inputs))`` as host arrays.
@@ -17,9 +93,18 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], weight: 
     Each perturbed input is rebuilt on its own device from a host copy, so this works on
     every backend (and needs no array library here).
     """
+    def scalar(*args: Tensor) -> float:
+        return float((fn(*args).numpy().astype("float64") * weight).sum())
+    return _central(scalar, list(inputs), range(len(inputs)), eps)
+
+
+def _central(scalar: Callable[..., float], inputs: list, which: Sequence[int],
+             eps: float) -> list[Any]:
+    """Central differences of ``scalar(*inputs)`` with respect to the inputs ``which``."""
     grads = []
     with no_grad():
-        for k, x in enumerate(inputs):
+        for k in which:
+            x = inputs[k]
             host = x.numpy()
             flat = host.reshape(-1)
             grad = host.astype("float64").reshape(-1) * 0.0
@@ -29,48 +114,157 @@ def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], weight: 
                     bumped = flat.copy()
                     bumped[i] += step
                     args = list(inputs)
-                    args[k] = Tensor(bumped.reshape(host.shape), device=x.device, dtype=x.dtype)
-                    out = fn(*args).numpy().astype("float64")
-                    values.append((out * weight).sum())
+                    args[k] = Tensor(bumped.reshape(host.shape), device=x.device, dtype=x.dtype,
+                                     requires_grad=x.requires_grad)
+                    values.append(scalar(*args))
                 grad[i] = (values[0] - values[1]) / (2 * eps)
             grads.append(grad.reshape(host.shape))
     return grads
 
 
-def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0) -> bool:
-    """Check ``fn``'s analytic gradients against central differences; raise if they differ.
+def _split(inputs: Any, more: tuple) -> list:
+    """``gradcheck(f, x, y)`` or ``gradcheck(f, [x, y])``: the inputs as a list."""
+    if isinstance(inputs, list | tuple):
+        if more:
+            raise TypeError("gradcheck: give the inputs as one sequence or one by one")
+        return list(inputs)
+    return [inputs, *more]
 
-    The output is weighted by a fixed pseudo-random array so every output element counts.
-    Each gradient must also keep its input's shape, dtype and device. Use float64 inputs.
+
+def _differentiable(inputs: list, name: str) -> list[int]:
+    which = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not which:
+        raise GraphError(f"{name}: no input is a Tensor that requires grad")
+    return which
+
+
+def _compare(name: str, which: list[int], got: list, want: list, atol: float, rtol: float,
+             raise_exception: bool, what: str) -> bool:
+    """Compare analytic (``got``) and numerical (``want``) host arrays; report the worst."""
+    worst = None
+    for k, g, w in zip(which, got, want, strict=True):
+        if g.shape != w.shape:
+            raise AssertionError(f"{name}: the {what} of input {k} has shape "
+                                 f"{list(g.shape)}, the input {list(w.shape)}")
+        err = abs(g.reshape(-1) - w.reshape(-1))
+        excess = err - (atol + rtol * abs(w.reshape(-1)))
+        excess[excess != excess] = float("inf")
+        if excess.size and (excess > 0).any():
+            i = int(excess.argmax())
+            if worst is None or excess[i] > worst[0]:
+                worst = (excess[i], k, i, g, w, err)
+    if worst is None:
+        return True
+    _, k, i, g, w, err = worst
+    idx = _unravel(i, g.shape)
+    a, n, e = g.reshape(-1)[i].item(), w.reshape(-1)[i].item(), err[i].item()
+    msg = (f"{name}: analytic and numerical {what}s differ beyond atol={atol:g}, "
+           f"rtol={rtol:g}; worst: input {k}, element {idx}: analytic {a!r}, numerical {n!r} "
+           f"(abs error {e:.3g}, rel error {_rel(e, n):.3g})\nanalytic {what} of input {k}:\n"
+           f"{g}\nnumerical:\n{w}")
+    if raise_exception:
+        raise AssertionError(msg)
+    return False
+
+
+def _analytic(outs: Any, inputs: list, which: list[int], weight: Any,
+              create_graph: bool) -> list:
+    """The gradients of ``sum(weight * outs)`` for the inputs ``which`` (zeros for unused)."""
+    from .autograd.gradients import grad
+    if not outs.requires_grad:
+        return [None] * len(which)
+    w = Tensor(weight, device=outs.device, dtype=outs.dtype, requires_grad=False)
+    return list(grad(outs, [inputs[k] for k in which], grad_outputs=w,
+                     create_graph=create_graph, allow_unused=True))
+
+
+def _check_like(name: str, k: int, g: Tensor, x: Tensor) -> None:
+    if tuple(g.shape) != tuple(x.shape) or g.dtype != x.dtype or g.device != x.device:
+        raise AssertionError(f"{name}: the gradient of input {k} is {_describe(g)}, the input "
+                             f"{_describe(x)}")
+
+
+def gradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+              seed: int = 0) -> bool:
+    """Check ``f``'s gradients with respect to its float64 inputs that require grad against
+    central differences. ``inputs``: a sequence (``gradcheck(f, [x, y])``) or the first of
+    them (``gradcheck(f, x, y)``); others are passed to ``f`` unchanged.
+
+    The output is weighted by a fixed sign-mixed array so every element counts; each gradient
+    must keep its input's shape, dtype and device. A failure names the worst element (input,
+    element index, analytic and numerical values, errors): AssertionError, or False when
+    ``raise_exception`` is False. Works on every backend. Sets no ``.grad``.
     """
-    for x in inputs:
-        if not isinstance(x, Tensor) or not x.requires_grad:
-            raise GraphError("gradcheck: every input must be a Tensor that requires grad")
-        x.zero_grad()
-    out = fn(*inputs)
-    host_out = out.numpy().astype("float64")
-    # a fixed, sign-mixed weight with no exact ties: 0.5 + frac(k * golden ratio) - 0.5 * parity
-    weight = host_out.reshape(-1) * 0.0
-    for i in range(weight.size):
-        weight[i] = ((i + seed + 1) * 0.6180339887) % 1.0 + 0.25 - 0.6 * ((i + seed) % 2)
-    weight = weight.reshape(host_out.shape)
-    out.backward(Tensor(weight, device=out.device, dtype=out.dtype))
-    expected = numerical_grad(fn, inputs, weight, eps)
-    for k, (x, want) in enumerate(zip(inputs, expected, strict=True)):
-        if x.grad is None:
-            got = want * 0.0
+    inputs = _split(inputs, more)
+    which = _differentiable(inputs, "gradcheck")
+    out = f(*inputs)
+    weight = _weights(tuple(out.shape), seed)
+    grads = _analytic(out, inputs, which, weight, False)
+    got = []
+    for k, g in zip(which, grads, strict=True):
+        if g is None:
+            got.append(inputs[k].numpy().astype("float64") * 0.0)
         else:
-            g = x.grad
-            if g.shape != x.shape or g.dtype != x.dtype or g.device != x.device:
-                raise AssertionError(
-                    f"gradcheck: gradient of input {k} is {g.dtype}{list(g.shape)} on "
-                    f"{g.device}, the input {x.dtype}{list(x.shape)} on {x.device}")
-            got = g.numpy().astype("float64")
-        err = abs(got - want)
-        bound = atol + rtol * abs(want)
-        if (err > bound).any():
-            raise AssertionError(f"gradcheck: input {k}: analytic and numerical gradients "
-                                 f"differ (max error {err.max():.3g})\nanalytic:\n{got}\n"
-                                 f"numerical:\n{want}")
-    return True
+            _check_like("gradcheck", k, g, inputs[k])
+            got.append(g.numpy().astype("float64"))
+
+    def scalar(*args: Tensor) -> float:
+        return float((f(*args).numpy().astype("float64") * weight).sum())
+    want = _central(scalar, inputs, which, eps)
+    return _compare("gradcheck", which, got, want, atol, rtol, raise_exception, "gradient")
+
+
+def gradgradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, grad_outputs: Any = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True, seed: int = 0) -> bool:
+    """Check ``f``'s second derivatives: the gradient of ``sum(v * grad)`` (``grad``: the
+    first-order gradients of ``sum(grad_outputs * f(*inputs))``, taken with
+    ``create_graph=True``; ``v``: fixed sign-mixed weights) against central differences of
+    the first-order gradients. ``grad_outputs`` defaults to fixed sign-mixed weights. Reports
+    as :func:`gradcheck`."""
+    inputs = _split(inputs, more)
+    which = _differentiable(inputs, "gradgradcheck")
+    out = f(*inputs)
+    shape = tuple(out.shape)
+    weight = _weights(shape, seed) if grad_outputs is None else _host(grad_outputs)
+    vs = [_weights(tuple(inputs[k].shape), seed + 7 + k) for k in which]
+
+    def first(args: list, create_graph: bool) -> Any:
+        """``sum(v * grad)`` for the first-order gradients at ``args``; None if constant."""
+        grads = _analytic(f(*args), args, which, weight, create_graph)
+        total = None
+        for g, v in zip(grads, vs, strict=True):
+            if g is None:
+                continue
+            term = (g * Tensor(v, device=g.device, dtype=g.dtype, requires_grad=False)).sum()
+            total = term if total is None else total + term
+        return total
+
+    from .autograd.gradients import grad
+    total = first(inputs, True)
+    if total is None or not total.requires_grad:
+        hess = [None] * len(which)
+    else:
+        hess = list(grad(total, [inputs[k] for k in which], allow_unused=True))
+    got = []
+    for k, h in zip(which, hess, strict=True):
+        if h is None:
+            got.append(inputs[k].numpy().astype("float64") * 0.0)
+        else:
+            _check_like("gradgradcheck", k, h, inputs[k])
+            got.append(h.numpy().astype("float64"))
+
+    def scalar(*args: Tensor) -> float:
+        from .modes import enable_grad
+        with enable_grad():
+            t = first(list(args), False)
+        return 0.0 if t is None else float(t.numpy())
+    want = _central(scalar, inputs, which, eps)
+    return _compare("gradgradcheck", which, got, want, atol, rtol, raise_exception,
+                    "second derivative")
+
+
+def check_gradients(fn: Callable[..., Tensor], *inputs: Tensor, **kwargs: Any) -> bool:
+    """:func:`gradcheck` under its older name."""
+    return gradcheck(fn, *inputs, **kwargs)

@@ -118,3 +118,83 @@ def test_layers_and_losses_are_boxed():
     names = re.findall(r'cluster_\d+ \{ label="([a-z_]+)"', ag.graph(loss).source)
     assert names == ["linear", "cross_entropy", "nll_loss"]
     assert any("/" in k for k in boxes)  # nll_loss drawn inside cross_entropy
+
+
+def op_labels(t) -> list[str]:
+    return re.findall(r'_op \[[^\]]*label="([^"]+)"', ag.graph(t).source)
+
+
+def test_ops_are_drawn_by_the_names_users_wrote():
+    F = ag.nn.functional
+    x = ag.Tensor(np.arange(8.0).reshape(2, 4), label="x")
+    assert op_labels(F.softmax(x, axis=-1)) == ["softmax"]  # one op, not its pieces
+    assert op_labels(ag.nn.Softmax(dim=-1)(x)) == ["softmax"]
+    assert op_labels(F.relu(x)) == ["relu"] and op_labels(x - 1) == ["subtract"]
+
+    y = x * 1.0
+    v = y[0]            # a view of y
+    v *= -1.0           # written through the view: y's op is that write
+    z = x * 1.0
+    z += 1.0            # an in-place op on the whole tensor
+    w = x * 1.0
+    w[0, 1] = 5.0       # a keyed write
+    drawn = op_labels(y) + op_labels(v) + op_labels(z) + op_labels(w)
+    assert {"setitem", "in-place", "getitem"} <= set(drawn)
+    assert not {"write", "view", "pass"} & set(drawn)  # no internal primitive names
+    assert op_labels(z)[:2] == ["in-place", "add"] and op_labels(w)[0] == "setitem"
+
+
+def test_deferred_tensors_are_drawn_by_their_function():
+    def load_batch():
+        return ag.backends.get("cpu").xp.ones((2, 3))
+
+    d = ag.Tensor.deferred(load_batch, (2, 3), "float64")
+    with ag.lazy():  # drawn before anything runs
+        labels = op_labels((d * 2).sum())
+    assert "deferred load_batch" in labels and pending(d)
+
+
+def test_compound_ops_are_named_after_their_function():
+    import functools
+
+    def scaled(x, k):
+        return x * k + 1
+
+    class Attention:
+        def __call__(self, x):
+            return ag.exp(x).sum()
+
+    half = ag.compound_op(functools.partial(scaled, k=0.5))
+    attend = ag.compound_op(Attention())
+    x = ag.Tensor([1.0, 2.0])
+    out = attend(half(x))
+    names = re.findall(r'cluster_\d+ \{ label="([^"]+)"', ag.graph(out).source)
+    assert sorted(names) == ["Attention", "scaled"]
+    assert half(x).group[0] == "scaled" and out.group[0] == "Attention"
+    assert softmax.__name__ == "softmax"  # the decorated function keeps its name
+
+
+def test_leaves_made_in_a_group_are_drawn_in_it():
+    x = ag.Tensor(np.ones((2, 2)), label="input")
+    with ag.graph_group("data"):
+        def fetch():
+            return ag.backends.get("cpu").xp.full((2, 2), 3.0)
+        batch = ag.Tensor.deferred(fetch, (2, 2), "float64")
+    with ag.lazy():
+        loss = (x * batch).sum()
+        source = ag.graph(loss).source
+    inside = source[source.index('label="data"'):]
+    inside = inside[:inside.index("}")]
+    assert "deferred fetch" in inside and "input" not in inside
+    assert batch.group[0] == "data" and x.group is None and loss.group is None
+
+
+def test_eager_leaves_made_in_a_group_are_drawn_in_it():
+    x = ag.Tensor([1.0, 2.0], label="x")
+    with ag.graph_group("layer"):
+        w = ag.Tensor([3.0, 4.0], label="w")
+        h = x * w
+    y = h.sum()
+    assert w.group[0] == "layer" and x.group is None and y.group is None
+    boxes = ag.graph(y).source.split('label="layer"')[1].split("}")[0]
+    assert 'label="w\\n' in boxes and 'label="x\\n' not in boxes

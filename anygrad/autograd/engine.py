@@ -8,11 +8,13 @@ its ``_g`` slot meanwhile. Time is linear in the graph size (times a log of the 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from heapq import heappop, heappush
 from typing import Any
 
 from ..errors import GraphError
+from . import anomaly
 
 _FREED = ("backward through a graph whose buffers were freed by an earlier backward(); "
           "pass retain_graph=True to the first backward() to go through it again")
@@ -40,6 +42,10 @@ def _version_at(p: Any, seq: int) -> Any:
     return p
 
 
+#: Orders every recorded tensor after its inputs (and user-made leaves among them, for
+#: drawings' groups).
+sequence = itertools.count()
+
 #: One backward at a time: its working state (each tensor's ``_g``) and the accumulation
 #: into leaves that several graphs share (data-parallel threads, a server) must not
 #: interleave. Re-entrant, for rules that differentiate. One acquisition per backward call.
@@ -48,6 +54,10 @@ LOCK = threading.RLock()
 
 def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
     """Send ``seed`` (an array shaped like ``root``) back through the graph to every leaf."""
+    if anomaly.ACTIVE and anomaly.enabled():  # detect_anomaly(): the walk that checks
+        from .gradients import walk
+        walk((root,), (seed,), False, retain_graph)
+        return
     with LOCK:
         _backward(root, seed, retain_graph)
 

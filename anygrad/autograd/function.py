@@ -7,7 +7,6 @@ is needed. ``unary_fn``/``binary_fn`` build each op's public function around its
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +14,12 @@ from .. import backends
 from .._tensor import Tensor, _wrap
 from ..errors import AnygradError, DeviceError, DTypeError, ShapeError
 from ..modes import MODE
+from . import anomaly, engine
 from .op import Op
 
 _EMPTY: dict[str, Any] = {}
 _new = object.__new__
-_sequence = itertools.count()  # orders every recorded tensor after its inputs
+_sequence = engine.sequence  # orders every recorded tensor after its inputs
 as_operand = backends.as_operand
 
 
@@ -70,6 +70,8 @@ def link(t: Tensor, op: Op, parents: tuple, args: tuple, params: dict[str, Any])
     t._args = args
     t._params = params
     t._seq = next(_sequence)
+    if anomaly.ACTIVE:  # detect_anomaly(): remember the user's line that made it
+        anomaly.note(t)
     return t
 
 
@@ -133,6 +135,8 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
             t._args = (a,)
             t._params = params
             t._seq = next(_sequence)
+            if anomaly.ACTIVE:
+                anomaly.note(t)
         else:
             t._rg = False
             t._op = None
@@ -197,6 +201,8 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
                 t._args = (a, b)
                 t._params = params
                 t._seq = next(_sequence)
+                if anomaly.ACTIVE:
+                    anomaly.note(t)
                 return t
         t._rg = False
         t._op = None

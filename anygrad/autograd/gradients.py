@@ -18,6 +18,7 @@ from typing import Any
 from .._tensor import Tensor, _wrap
 from ..errors import GraphError, ShapeError
 from ..modes import MODE, Mode
+from . import anomaly
 from .engine import _FREED, LOCK, _version_at, unbroadcast
 from .views import Meta
 
@@ -73,6 +74,8 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool,
     """Send each seed back from its root. ``capture`` None: accumulate into leaves (and
     ``retain_grad`` tensors), as ``backward``; else return the total gradient of each tensor
     in ``capture`` (by id), accumulating nothing."""
+    from ..lazy import realize
+    realize(*roots, *(s for s in seeds if isinstance(s, Tensor)))  # (lazy mode's, if any)
     with LOCK:
         token = MODE.set(Mode(**{**MODE.get()._asdict(), "grad": create_graph, "lazy": False}))
         try:
@@ -101,6 +104,7 @@ def _walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool,
         else:
             heappush(heap, (-p._seq, id(p), p))
 
+    check = anomaly.ACTIVE and anomaly.enabled()  # detect_anomaly(): every gradient
     for root, seed in zip(roots, seeds, strict=True):
         if create_graph and not isinstance(seed, Tensor):
             seed = _wrap(seed, root._backend)
@@ -143,6 +147,8 @@ def _walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool,
                         gi = anygrad.astype(gi, p.dtype)
                 elif gi.dtype != p.data.dtype:
                     gi = p._backend.xp.astype(gi, p.data.dtype)
+                if check:
+                    anomaly.check(op.name, t.__dict__.get("_where"), gi, input_index=i)
                 if p._op is not None and p._seq > seq:  # written in place after t read it
                     p = _version_at(p, seq)
                 send(p, gi)

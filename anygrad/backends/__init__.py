@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
+import platform
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -23,7 +25,8 @@ from .device import Device, add_kind, parse
 from .generic import GenericBackend, factory, library_name
 
 __all__ = ["Backend", "Device", "GenericBackend", "register", "get", "available", "registered",
-           "parse", "of_array", "from_data", "Availability", "BackendUnavailableError"]
+           "parse", "of_array", "from_data", "Availability", "BackendUnavailableError",
+           "available_devices", "cuda_is_available"]
 
 Factory = Callable[[Device], Backend]
 
@@ -37,6 +40,8 @@ def numpy_dtype(name: str) -> np.dtype:
     """NumPy's dtype of the Array API dtype ``name`` (what ``anygrad.float32.dtype`` returns,
     so that ``numpy.dtype(anygrad.float32)`` works)."""
     try:
+        if name == "bfloat16":  # (ml_dtypes, which JAX imports, teaches NumPy one: not ours)
+            raise TypeError(name)
         return np.dtype(name)
     except TypeError:
         raise TypeError(f"NumPy has no dtype {name} (bfloat16 exists on torch and JAX "
@@ -152,6 +157,55 @@ def available() -> dict[str, Availability]:
         found = importlib.util.find_spec(lib) is not None
         out[lib] = Availability(found, "" if found else f"{lib} is not installed")
     return out
+
+
+def _cpu_name() -> str:
+    """The processor's name: ``/proc/cpuinfo``'s model name on Linux, else what ``platform``
+    knows (``platform.processor()``, then the machine type)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, sep, value = line.partition(":")
+                if sep and key.strip() in ("model name", "Hardware", "Processor") and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
+def _cuda_count() -> int:
+    """How many CUDA devices the runtime sees (0 without CuPy or without a driver)."""
+    try:
+        import cupy
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # ImportError, a broken CUDA install, no driver: no GPU to list
+        return 0
+
+
+def available_devices() -> dict[str, str]:
+    """Every device anygrad can compute on here, in order, with a description:
+    ``{"cpu": "<processor> (N logical cores)", "cuda:0": "<GPU name> (80.0 GiB)", ...}``.
+
+    ``cpu`` is always there; a ``cuda:N`` entry only for a GPU that CuPy proves usable by
+    allocating on it (``backends.available()["cupy"].reason`` says why there is none).
+    """
+    from .cupy_backend import device_properties, probe
+
+    cores = os.cpu_count()
+    out = {"cpu": _cpu_name() + (f" ({cores} logical cores)" if cores else "")}
+    for index in range(_cuda_count()):
+        if probe(index)[0]:
+            name, memory = device_properties(index)
+            out[f"cuda:{index}"] = f"{name} ({memory / 2**30:.1f} GiB)"
+    return out
+
+
+def cuda_is_available() -> bool:
+    """Whether at least one CUDA device can allocate with CuPy (never raises; the reason
+    when not: ``backends.available()["cupy"].reason``)."""
+    from .cupy_backend import probe
+
+    return any(probe(index)[0] for index in range(_cuda_count()))
 
 
 _HOST_TYPES = (np.ndarray, np.generic, int, float, complex, list, tuple)

@@ -94,6 +94,17 @@ class Backend:
         onehot = pos[:, None] == xp.arange(z.shape[0], dtype=pos.dtype, device=self.native)
         return z + xp.matmul(g[None, :], xp.astype(onehot, g.dtype))[0, ...]
 
+    def set_at(self, z: Any, key: Any, v: Any) -> Any:
+        """``z`` with ``z[key] = v`` (``key`` picks each element at most once): written in
+        place and ``z`` returned where arrays are mutable; a new array where not (JAX)."""
+        z[key] = v
+        return z
+
+    def add_at(self, z: Any, key: Any, v: Any) -> Any:
+        """``z`` with ``v`` added at ``key`` (each element at most once), as :meth:`set_at`."""
+        z[key] = z[key] + v
+        return z
+
     # -- views and in-place writes ----------------------------------------------------------
     #: The library's arrays can be views of one another and be written in place (NumPy,
     #: CuPy, torch, array-api-strict). Where not (JAX, Dask), writes are functional and
@@ -148,6 +159,40 @@ class Backend:
         ``normal`` (N(0, 1)) or ``integers`` (``params`` low, high: [low, high))."""
         return self.asarray(draw(gen, kind, shape, np.dtype(dtypes.as_dtype(dtype).name),
                                  params))
+
+
+def set_at(z: Any, key: Any, v: Any) -> Any:
+    """``z[key] = v`` by the library that holds ``z``: what a derivative rule writes with,
+    functional on immutable arrays (use the array returned, not ``z``)."""
+    if type(z) is np.ndarray:
+        z[key] = v
+        return z
+    return _writer(z).set_at(z, key, v)
+
+
+def add_at(z: Any, key: Any, v: Any) -> Any:
+    """``z[key] += v`` by the library that holds ``z`` (see :func:`set_at`)."""
+    if type(z) is np.ndarray:
+        z[key] += v
+        return z
+    return _writer(z).add_at(z, key, v)
+
+
+_WRITERS: dict[type, Any] = {}  # array type -> the backend whose writes it takes
+
+
+def _writer(z: Any) -> Backend:
+    """The backend that writes into arrays of ``z``'s type (writes depend on the library, not
+    the device); anygrad's own tensors (what lazy mode's rules see) write with ``z[key] = v``."""
+    found = _WRITERS.get(type(z))
+    if found is None:
+        from . import of_array
+        found = None if hasattr(z, "_backend") else of_array(z)
+        found = _WRITERS[type(z)] = found if found is not None else _IN_PLACE
+    return found
+
+
+_IN_PLACE = Backend.__new__(Backend)  # Backend's own set_at/add_at: in place, no state read
 
 
 def draw(gen: Any, kind: str, shape: tuple, dtype: Any, params: dict) -> Any:

@@ -43,6 +43,14 @@ def probe(index: int = 0) -> tuple[bool, str]:
     return True, ""
 
 
+def device_properties(index: int) -> tuple[str, int]:
+    """GPU ``index``'s name and total memory in bytes, from the CUDA runtime (through CuPy)."""
+    import cupy
+    props = cupy.cuda.runtime.getDeviceProperties(index)
+    name = props["name"]
+    return (name.decode() if isinstance(name, bytes) else str(name)), int(props["totalGlobalMem"])
+
+
 class _DeviceNamespace:
     """``array_api_compat.cupy`` with every function run inside one GPU's device context."""
 

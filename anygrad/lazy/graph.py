@@ -15,6 +15,7 @@ import weakref
 from typing import Any
 
 from .._tensor import Tensor
+from ..autograd import anomaly
 from ..autograd.function import _sequence, apply, as_operand, placed
 from ..autograd.op import Op
 from ..errors import DTypeError, ShapeError
@@ -87,7 +88,8 @@ class LazyTensor(Tensor):
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
-        if create_graph:  # the engine's walk on realized tensors (see ``autograd.gradients``)
+        if create_graph or anomaly.ACTIVE:  # the engine's walk on realized tensors (see
+            # ``autograd.gradients``; detect_anomaly() checks values a plan does not show)
             self.realize()
             return Tensor.backward(self, grad, retain_graph, create_graph)
         from .backward import backward
@@ -175,6 +177,8 @@ def deferred(op: Op, backend: Any, ins: tuple, params: dict, pkey: Any, aval: tu
         t._op = op
         t._parents = parents
         t._params = params
+        if anomaly.ACTIVE:
+            anomaly.note(t)
     else:
         t._rg = False
         t._op = None

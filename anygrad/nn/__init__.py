@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 from . import functional, init
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from .activation import (
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+)
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import (
     AvgPool2d,
@@ -23,6 +38,7 @@ from .module import Module, Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Linear", "Conv2d",
            "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout",
-           "Embedding", "Flatten", "Identity", "ReLU", "LeakyReLU", "GELU", "SiLU", "Tanh",
-           "Sigmoid", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
+           "Embedding", "Flatten", "Identity", "ReLU", "LeakyReLU", "ELU", "SELU", "Hardtanh",
+           "Softsign", "GLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Softplus", "Softmax",
+           "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
            "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "functional", "init"]

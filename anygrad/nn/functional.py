@@ -18,6 +18,7 @@ from .._tensor import Tensor, _wrap
 from ..autograd.function import ensure_tensor
 from ..drawing import compound_op, graph_group
 from ..errors import DTypeError, ShapeError
+from ..ops import nn as _nn
 from ..ops.nn import embedding as _embedding
 from ..ops.nn import (
     gelu,
@@ -31,10 +32,12 @@ from ..ops.nn import (
     softplus,
     windows,
 )
+from ..ops.reductions import check_axis
 from . import _validate as V
 
 __all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax",
-           "leaky_relu", "linear", "conv2d", "max_pool2d", "avg_pool2d", "pad", "dropout",
+           "leaky_relu", "elu", "selu", "hardtanh", "softsign", "glu", "linear", "conv2d",
+           "max_pool2d", "avg_pool2d", "pad", "dropout",
            "batch_norm", "layer_norm", "embedding", "flatten", "one_hot", "cross_entropy",
            "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -42,11 +45,85 @@ __all__ = ["relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "lo
 tanh = ops.tanh
 
 
-@compound_op
-def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
-    """x where x > 0, else ``negative_slope * x``."""
+def _floating(owner: str, x: Any, kinds: str = "f") -> Tensor:
+    """``x`` as a tensor, refused (DTypeError) unless of a real floating dtype (or one of
+    ``kinds``)."""
     x = ensure_tensor(x)
-    return ops.where(x > 0, x, x * negative_slope)
+    if x.dtype.kind not in kinds:
+        what = "real floating-point" if kinds == "f" else "real (integer or floating)"
+        raise DTypeError(f"{owner}: expects a {what} input, not {x.dtype.name}")
+    return x
+
+
+def _in_place(owner: str, x: Tensor, out: Tensor, inplace: Any) -> Tensor:
+    """``out``, written into ``x`` (and ``x`` returned) when ``inplace``."""
+    if not V.flag(owner, "inplace", inplace):
+        return out
+    x[...] = out
+    return x
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01, inplace: bool = False) -> Any:
+    """x where x > 0, else ``negative_slope * x``."""
+    negative_slope = V.real("leaky_relu", "negative_slope", negative_slope)
+    x = _floating("leaky_relu", x)
+    return _in_place("leaky_relu", x, _nn.leaky_relu(x, negative_slope), inplace)
+
+
+def elu(x: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
+    """x where x > 0, else ``alpha * (exp(x) - 1)``."""
+    alpha = V.real("elu", "alpha", alpha)
+    x = _floating("elu", x)
+    return _in_place("elu", x, _nn.elu(x, alpha), inplace)
+
+
+def selu(x: Any, inplace: bool = False) -> Any:
+    """``scale * elu(x, alpha)`` with the self-normalising constants (alpha ~ 1.6733,
+    scale ~ 1.0507)."""
+    x = _floating("selu", x)
+    return _in_place("selu", x, _nn.elu(x, _nn.SELU_ALPHA, _nn.SELU_SCALE), inplace)
+
+
+def _hardtanh_bounds(owner: str, min_val: Any, max_val: Any, equal: bool = True
+                     ) -> tuple[float, float]:
+    """The bounds checked: ``min_val <= max_val`` (``<`` unless ``equal``, the module's rule
+    in PyTorch)."""
+    low, high = V.real(owner, "min_val", min_val), V.real(owner, "max_val", max_val)
+    if high < low or (high == low and not equal):
+        relation = "at least" if equal else "greater than"
+        raise ValueError(f"{owner}: max_val ({high}) must be {relation} min_val ({low})")
+    return low, high
+
+
+def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Any:
+    """``x`` clipped to ``[min_val, max_val]`` (gradient 1 strictly inside, 0 elsewhere);
+    integer inputs stay integers."""
+    low, high = _hardtanh_bounds("hardtanh", min_val, max_val)
+    x = _floating("hardtanh", x, "iuf")
+    if x.dtype.kind != "f":  # the same integers, and bounds of the input's kind
+        low, high = math.ceil(low), max(math.floor(high), math.ceil(low))
+    return _in_place("hardtanh", x, _nn.hardtanh(x, low, high), inplace)
+
+
+def softsign(x: Any) -> Any:
+    """x / (1 + |x|)."""
+    return _nn.softsign(_floating("softsign", x))
+
+
+@compound_op
+def glu(x: Any, dim: int = -1) -> Any:
+    """Gated linear unit: ``a * sigmoid(b)``, ``a`` and ``b`` the halves of ``x`` along ``dim``."""
+    dim = V.integer("glu", "dim", dim)
+    x = _floating("glu", x)
+    if x.ndim == 0:
+        raise ShapeError("glu: a 0-d input has no dimension to halve")
+    axis = check_axis(dim, x.ndim, "glu")
+    n = x.shape[axis]
+    if n % 2:
+        raise ShapeError(f"glu: the halved dimension must have even size, but dimension {dim} "
+                         f"of input shape {x.shape} has size {n}")
+    lead = (slice(None),) * axis
+    return x[(*lead, slice(0, n // 2))] * sigmoid(x[(*lead, slice(n // 2, n))])
 
 
 @compound_op
@@ -77,23 +154,32 @@ def _pair(v: Any, name: str, owner: str) -> tuple[int, int]:
 
 
 def _conv_padding(padding: Any, stride: tuple, owner: str) -> Any:
-    """``padding`` checked: 'valid', 'same' (stride 1 only) or a pair of ints >= 0."""
+    """``padding`` checked: 'valid', 'same' (stride 1 only), an int or a pair of ints >= 0
+    (PyTorch's forms), or a 4-tuple ``(top, bottom, left, right)`` of ints >= 0."""
     if isinstance(padding, str):
         V.choice(owner, "padding", padding, ("valid", "same"))
         if padding == "same" and stride != (1, 1):
             raise ValueError(f"{owner}: padding='same' needs stride 1, not {stride}")
         return padding
+    if isinstance(padding, tuple | list) and len(padding) == 4:
+        return V.ints(owner, "padding", padding, 4)
+    if isinstance(padding, tuple | list) and len(padding) != 2:
+        raise ValueError(f"{owner}: padding must be an int, a pair (height, width), a 4-tuple "
+                         f"(top, bottom, left, right), 'same' or 'valid', not {padding!r}")
     return _pair(padding, "padding", owner)
 
 
 def _padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
-    """((top, bottom), (left, right)) from an int, a pair, 'valid' or 'same'."""
+    """((top, bottom), (left, right)) from an int, a pair, a 4-tuple, 'valid' or 'same'."""
     padding = _conv_padding(padding, stride, "conv2d")
     if padding == "valid":
         return ((0, 0), (0, 0))
     if padding == "same":
         total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
         return tuple((t // 2, t - t // 2) for t in total)
+    if len(padding) == 4:
+        top, bottom, left, right = padding
+        return ((top, bottom), (left, right))
     ph, pw = padding
     return ((ph, ph), (pw, pw))
 
@@ -106,7 +192,9 @@ def _check_4d(x: Tensor, name: str) -> None:
 @compound_op
 def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Any:
-    """2-d cross-correlation as in PyTorch: x (N, C, H, W), weight (O, C // groups, kh, kw).
+    """2-d cross-correlation as in PyTorch: x (N, C, H, W), weight (O, C // groups, kh, kw);
+    ``padding`` as PyTorch's (an int, a pair, 'same', 'valid') or ``(top, bottom, left,
+    right)``.
 
     im2col: the windows of the padded input (N, C*kh*kw, OH*OW) times the weight, one
     matrix product per group.
@@ -317,7 +405,7 @@ def _one_hot(target: Tensor, num_classes: int, axis: int, dtype: Any) -> Tensor:
     xp, t = target.backend.xp, target.data
     ndim = t.ndim + 1
     axis = axis % ndim
-    classes = xp.arange(num_classes, dtype=t.dtype, device=t.device)
+    classes = xp.arange(num_classes, dtype=t.dtype, device=target.backend.native)
     classes = xp.reshape(classes, tuple(num_classes if i == axis else 1 for i in range(ndim)))
     hot = xp.expand_dims(t, axis=axis) == classes
     return _wrap(xp.astype(hot, target.backend.native_dtype(dtype or "int64")), target.backend)
@@ -334,29 +422,43 @@ def one_hot(target: Any, num_classes: int, axis: int = -1, dtype: Any = None) ->
     return _one_hot(target, num_classes, axis, dtype)
 
 
+def _class_axis(owner: str, x: Tensor, dim: Any) -> int:
+    """The class axis ``dim`` of ``x`` as a non-negative axis; a 1-d input (one unbatched
+    sample) has its classes on axis 0 whatever ``dim`` is left at (PyTorch's rule)."""
+    dim = V.integer(owner, "dim", dim)
+    if x.ndim == 0:
+        raise ShapeError(f"{owner}: expects input of shape (C,), (N, C) or (N, C, d1, ...), "
+                         f"got a 0-d tensor")
+    if x.ndim == 1 and dim == 1:
+        return 0
+    return check_axis(dim, x.ndim, owner)
+
+
 def _class_loss(owner: str, logp: Tensor, target: Any, weight: Any, ignore_index: Any,
-                reduction: str, label_smoothing: float) -> Any:
-    """Cross entropy of integer labels under log-probabilities ``logp`` (classes on axis 1),
-    PyTorch's semantics: samples labelled ``ignore_index`` leave the loss and the mean's
-    denominator (the summed ``weight`` of the kept labels); every other label must be in
-    ``[0, C)``. With ``label_smoothing`` e: ``(1 - e) nll + e / C * sum_c(-weight_c logp_c)``
-    per kept sample, over the same denominator."""
+                reduction: str, label_smoothing: float, axis: int = 1) -> Any:
+    """Cross entropy of integer labels under log-probabilities ``logp`` (classes on
+    ``axis``, non-negative), PyTorch's semantics: samples labelled ``ignore_index`` leave the
+    loss and the mean's denominator (the summed ``weight`` of the kept labels); every other
+    label must be in ``[0, C)``. With ``label_smoothing`` e: ``(1 - e) nll + e / C *
+    sum_c(-weight_c logp_c)`` per kept sample, over the same denominator."""
     target = _like(target, logp)
     if logp.ndim == 1:  # one sample: (C,) with a 0-d target
         loss = _class_loss(owner, ops.reshape(logp, (1, -1)), ops.reshape(target, (1,)), weight,
                            ignore_index, reduction, label_smoothing)
         return ops.reshape(loss, ()) if reduction == "none" else loss
-    if logp.ndim < 2 or target.shape != logp.shape[:1] + logp.shape[2:]:
-        raise ShapeError(f"{owner}: input of shape {logp.shape} needs targets of shape "
-                         f"{logp.shape[:1] + logp.shape[2:]}, got {target.shape}")
+    want = logp.shape[:axis] + logp.shape[axis + 1:]
+    if target.shape != want:
+        where = "" if axis == 1 else f" (classes on dim {axis})"
+        raise ShapeError(f"{owner}: input of shape {logp.shape}{where} needs targets of shape "
+                         f"{want}, got {target.shape}")
     if target.dtype.kind not in "iu":
         raise DTypeError(f"{owner}: targets must be integer class labels (for one_hot), not "
                          f"{target.dtype.name}")
     ignore_index = V.integer(owner, "ignore_index", ignore_index)
-    n = logp.shape[1]
+    n = logp.shape[axis]
     V.check_labels(owner, target, n, "label", "C", ignore_index)
-    picks = _one_hot(target, n, axis=1, dtype=logp.dtype)  # ignored labels outside [0, C): 0
-    keep_shape = (target.shape[0], 1, *target.shape[1:])
+    picks = _one_hot(target, n, axis=axis, dtype=logp.dtype)  # ignored labels outside [0, C): 0
+    keep_shape = (*target.shape[:axis], 1, *target.shape[axis:])
     kept = None
     ignorable = not (target.dtype.kind == "u" and ignore_index < 0)
     if ignorable and (0 <= ignore_index < n or label_smoothing):
@@ -369,50 +471,55 @@ def _class_loss(owner: str, logp: Tensor, target: Any, weight: Any, ignore_index
         if weight.shape != (n,):
             raise ShapeError(f"{owner}: weight must have shape ({n},), one per class, got "
                              f"{weight.shape}")
-        w = ops.reshape(weight, (n,) + (1,) * (logp.ndim - 2))
+        w = ops.reshape(weight, (n,) + (1,) * (logp.ndim - 1 - axis))
         picks = picks * w
         wlogp = logp * w
-    loss = -ops.sum(logp * picks, axis=1)
+    loss = -ops.sum(logp * picks, axis=axis)
     if label_smoothing:
         smooth = wlogp if kept is None else wlogp * kept
-        loss = loss * (1 - label_smoothing) - ops.sum(smooth, axis=1) * (label_smoothing / n)
+        loss = loss * (1 - label_smoothing) - ops.sum(smooth, axis=axis) * (label_smoothing / n)
     return _reduce(loss, reduction, ops.sum(picks) if reduction == "mean" else None, owner)
 
 
 @compound_op
 def nll_loss(logp: Any, target: Any, weight: Any = None, ignore_index: int = -100,
-             reduction: str = "mean") -> Any:
+             reduction: str = "mean", *, dim: int = 1) -> Any:
     """Negative log-likelihood of integer class ``target`` under log-probabilities ``logp``
-    (classes on axis 1: (N, C) or (N, C, d1, ...)). ``mean`` divides by the summed weights of
-    the targets, as PyTorch does; a label outside ``[0, C)`` other than ``ignore_index``
+    (classes on axis ``dim``, PyTorch's 1 by default: (N, C) or (N, C, d1, ...); the
+    targets have ``logp``'s shape without that axis). ``mean`` divides by the summed weights
+    of the targets, as PyTorch does; a label outside ``[0, C)`` other than ``ignore_index``
     raises IndexError."""
-    return _class_loss("nll_loss", ensure_tensor(logp), target, weight, ignore_index,
-                       reduction, 0.0)
+    logp = ensure_tensor(logp)
+    return _class_loss("nll_loss", logp, target, weight, ignore_index, reduction, 0.0,
+                       _class_axis("nll_loss", logp, dim))
 
 
 @compound_op
 def cross_entropy(logits: Any, target: Any, weight: Any = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
-    """Cross entropy of ``logits`` (classes on axis 1) against integer class labels (see
-    :func:`nll_loss`) or class probabilities (a float ``target`` shaped like ``logits``),
-    through a stable log-softmax; ``label_smoothing`` in [0, 1]."""
+                  reduction: str = "mean", label_smoothing: float = 0.0, *,
+                  dim: int = 1) -> Any:
+    """Cross entropy of ``logits`` (classes on axis ``dim``, PyTorch's 1 by default; axis 0
+    of a 1-d input) against integer class labels (see :func:`nll_loss`) or class
+    probabilities (a float ``target`` shaped like ``logits``), through a stable log-softmax;
+    ``label_smoothing`` in [0, 1]."""
     label_smoothing = V.probability("cross_entropy", "label_smoothing", label_smoothing)
     logits = ensure_tensor(logits)
     target = _like(target, logits)
-    axis = 1 if logits.ndim > 1 else 0
+    axis = _class_axis("cross_entropy", logits, dim)
     logp = log_softmax(logits, axis=axis)
     n_classes = logits.shape[axis]
     if target.dtype.kind != "f":
         with graph_group("nll_loss"):  # drawn as PyTorch composes it: nll_loss of log_softmax
             return _class_loss("cross_entropy", logp, target, weight, ignore_index, reduction,
-                               label_smoothing)
+                               label_smoothing, axis)
     if target.shape != logits.shape:
         raise ShapeError(f"cross_entropy: probability targets must have the input's shape "
                          f"{logits.shape}, got {target.shape}")
     if label_smoothing:
         target = target * (1 - label_smoothing) + label_smoothing / n_classes
     if weight is not None:
-        logp = logp * ops.reshape(_like(weight, logits), (n_classes,) + (1,) * (logits.ndim - 2))
+        logp = logp * ops.reshape(_like(weight, logits),
+                                  (n_classes,) + (1,) * (logits.ndim - 1 - axis))
     return _reduce(-ops.sum(logp * target, axis=axis), reduction, owner="cross_entropy")
 
 

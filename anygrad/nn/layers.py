@@ -72,7 +72,8 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """2-d convolution (cross-correlation); ``weight`` is (out, in // groups, kh, kw)."""
+    """2-d convolution (cross-correlation); ``weight`` is (out, in // groups, kh, kw).
+    ``padding``: an int, a pair, 'same', 'valid', or ``(top, bottom, left, right)``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
@@ -107,7 +108,7 @@ class Conv2d(Module):
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding not in ((0, 0), "valid"):
+        if self.padding not in ((0, 0), (0, 0, 0, 0), "valid"):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"

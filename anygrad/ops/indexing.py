@@ -17,6 +17,7 @@ from .._tensor import Tensor, _new
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..autograd.views import view, write
+from ..backends.base import set_at
 from ..errors import DeviceError, DTypeError, ShapeError
 from .reductions import check_axis
 
@@ -24,22 +25,27 @@ from .reductions import check_axis
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
     """The gradient of ``x[key]`` for keys that pick each element at most once (``x`` may be
     a view's ``Meta``: shape, dtype and device are all this reads)."""
-    z = xp.zeros(x.shape, dtype=g.dtype, device=x.device)
+    z = xp.zeros(x.shape, dtype=g.dtype, device=_device(x))
     if any(k is None for k in key):  # new axes: size 1 in g, not allowed in setitem
         key = tuple(k for k in key if k is not None)
         g = xp.reshape(g, z[key].shape)
-    z[key] = g
-    return z
+    return set_at(z, key, g)
+
+
+def _device(x: Any) -> Any:
+    """``x``'s device for creating arrays beside it (None where arrays have no ``device``:
+    Dask, whose only device is the default)."""
+    return getattr(x, "device", None)
 
 
 def positions(xp: Any, x: Any) -> Any:
     """The flat position of each element of ``x``, shaped like ``x``."""
-    return xp.reshape(xp.arange(math.prod(x.shape), device=x.device), x.shape)
+    return xp.reshape(xp.arange(math.prod(x.shape), device=_device(x)), x.shape)
 
 
 def scatter_add(xp: Any, x: Any, pos: Any, g: Any) -> Any:
     """Zeros shaped like ``x`` plus ``g`` at flat positions ``pos``, repeats accumulating."""
-    z = xp.zeros((math.prod(x.shape),), dtype=g.dtype, device=x.device)
+    z = xp.zeros((math.prod(x.shape),), dtype=g.dtype, device=_device(x))
     g = xp.broadcast_to(g, pos.shape)
     flat = backends.index_add(z, xp.reshape(pos, (-1,)), xp.reshape(g, (-1,)))
     return xp.reshape(flat, x.shape)
@@ -74,17 +80,14 @@ TAKE_ALONG_AXIS = Op("take_along_axis", _take_along, (gathered(_take_along), Non
 
 
 def _zero_at(xp: Any, g: Any, key: Any) -> Any:
-    z = xp.asarray(g, copy=True)
-    z[key] = 0
-    return z
+    return set_at(xp.asarray(g, copy=True), key, 0)
 
 
 def _set(xp: Any, x: Any, v: Any, *, key: Any) -> Any:
     z = xp.asarray(x, copy=True)
     if hasattr(v, "dtype") and v.dtype != x.dtype:
         v = xp.astype(v, x.dtype)
-    z[key] = v
-    return z
+    return set_at(z, key, v)
 
 
 SETITEM = Op("setitem", _set, (lambda xp, g, out, x, v, *, key: _zero_at(xp, g, key),

@@ -14,11 +14,14 @@ from typing import Any
 
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
+from ..backends.base import add_at, set_at
 from ..errors import ShapeError
 from .reductions import check_axis
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+SELU_ALPHA = 1.6732632423543772848170429916717  # Klambauer et al. (2017), PyTorch's constants
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 # -- helpers written against xp ------------------------------------------------------------
@@ -34,6 +37,29 @@ def _erf(xp: Any, x: Any) -> Any:
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
                                                                            + t * 1.061405429))))
     return xp.sign(x) * (1 - poly * xp.exp(-a * a))
+
+
+def _positive(xp: Any, x: Any, dtype: Any) -> Any:
+    """1 where x > 0, else 0, in ``dtype``: the mask of mask arithmetic (no ``where``)."""
+    return xp.astype(x > 0, dtype)
+
+
+def _slope(xp: Any, x: Any, negative_slope: float, dtype: Any) -> Any:
+    """1 where x > 0, else ``negative_slope``: exactly, at both ends."""
+    p = _positive(xp, x, dtype)
+    return p + (1 - p) * negative_slope
+
+
+def _elu(xp: Any, x: Any, *, alpha: float, scale: float) -> Any:
+    """``scale * x`` where x > 0, else ``scale * alpha * (exp(x) - 1)`` (never overflows)."""
+    pos = xp.maximum(x, 0)
+    return (pos if scale == 1 else pos * scale) + (alpha * scale) * xp.expm1(xp.minimum(x, 0))
+
+
+def _elu_grad(xp: Any, g: Any, out: Any, x: Any, *, alpha: float, scale: float) -> Any:
+    p = _positive(xp, x, g.dtype)
+    neg = (1 - p) * ((alpha * scale) * xp.exp(xp.minimum(x, 0)))
+    return g * ((p if scale == 1 else p * scale) + neg)
 
 
 def _gelu_tanh_inner(xp: Any, x: Any) -> Any:
@@ -68,9 +94,8 @@ def _pad(xp: Any, x: Any, *, pads: tuple, value: float) -> Any:
     lead = x.ndim - len(pads)
     sizes = (n + b + a for n, (b, a) in zip(x.shape[lead:], pads, strict=True))
     shape = (*x.shape[:lead], *sizes)
-    out = xp.full(shape, value, dtype=x.dtype, device=x.device)
-    out[_unpadded(x.shape, pads)] = x
-    return out
+    out = xp.full(shape, value, dtype=x.dtype, device=getattr(x, "device", None))
+    return set_at(out, _unpadded(x.shape, pads), x)
 
 
 def _unpadded(shape: tuple, pads: tuple) -> tuple:
@@ -98,7 +123,7 @@ def _fold(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
     """col2im, the gradient of :func:`_windows`: each offset's slice added back in place."""
     z = xp.zeros_like(x, dtype=g.dtype)
     for k, key in enumerate(_window_keys(x.shape, kernel, stride, dilation)):
-        z[key] = z[key] + g[..., k, :, :]
+        z = add_at(z, key, g[..., k, :, :])
     return z
 
 
@@ -117,7 +142,7 @@ def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: 
     z = xp.zeros_like(x, dtype=g.dtype)
     for key in _window_keys(x.shape, kernel, stride, dilation):
         hit = x[key] == out
-        z[key] = z[key] + xp.where(hit, g, 0)
+        z = add_at(z, key, xp.where(hit, g, 0))
         g = xp.where(hit, 0, g)  # given away: later ties get nothing
     return z
 
@@ -126,7 +151,8 @@ def _embedding_grad(xp: Any, g: Any, out: Any, w: Any, idx: Any, *,
                     padding_idx: int | None) -> Any:
     """Rows of ``g`` summed into the rows of ``w`` they came from (one-hot matrix product)."""
     flat = xp.reshape(idx, (-1, 1))
-    onehot = xp.astype(flat == xp.arange(w.shape[0], device=w.device, dtype=idx.dtype), g.dtype)
+    onehot = xp.astype(flat == xp.arange(w.shape[0], device=getattr(w, "device", None),
+                                         dtype=idx.dtype), g.dtype)
     if padding_idx is not None:
         onehot = xp.where(flat == padding_idx, xp.zeros_like(onehot), onehot)
     return xp.matmul(xp.matrix_transpose(onehot), xp.reshape(g, (-1, w.shape[1])))
@@ -161,9 +187,10 @@ def _embedded(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 # -- the table: forward, then one derivative rule per input -------------------------------
-def _op(name: str, forward: Any, *rules: Any, abstract: Any = _float_same) -> Op:
+def _op(name: str, forward: Any, *rules: Any, abstract: Any = _float_same,
+        reads_out: bool = True) -> Op:
     """An op whose rules return gradients shaped like their inputs."""
-    return Op(name, forward, rules, same_shape=True, abstract=abstract)
+    return Op(name, forward, rules, same_shape=True, abstract=abstract, reads_out=reads_out)
 
 
 RELU = _op("relu", lambda xp, x: xp.where(x > 0, x, 0),
@@ -174,6 +201,16 @@ SILU = _op("silu", lambda xp, x: x * _sigmoid(xp, x),
            lambda xp, g, out, x: g * _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x))))
 SOFTPLUS = _op("softplus", lambda xp, x: xp.where(x > 0, x, 0) + xp.log1p(xp.exp(-xp.abs(x))),
                lambda xp, g, out, x: g * _sigmoid(xp, x))
+LEAKY_RELU = _op("leaky_relu",
+                 lambda xp, x, *, negative_slope: x * _slope(xp, x, negative_slope, x.dtype),
+                 lambda xp, g, out, x, *, negative_slope:
+                 g * _slope(xp, x, negative_slope, g.dtype), reads_out=False)
+ELU = _op("elu", _elu, _elu_grad, reads_out=False)
+HARDTANH = _op("hardtanh", lambda xp, x, *, low, high: xp.clip(x, low, high),
+               lambda xp, g, out, x, *, low, high:
+               g * xp.astype((x > low) & (x < high), g.dtype), reads_out=False)
+SOFTSIGN = _op("softsign", lambda xp, x: x / (1 + xp.abs(x)),
+               lambda xp, g, out, x: g / (1 + xp.abs(x)) / (1 + xp.abs(x)), reads_out=False)
 GELU = _op("gelu", _gelu,
            lambda xp, g, out, x, *, approximate: g * _gelu_grad(xp, x, approximate=approximate))
 LOG_SOFTMAX = _op("log_softmax", _log_softmax,
@@ -210,6 +247,28 @@ def silu(x: Any) -> Any:
 def softplus(x: Any) -> Any:
     """log(1 + exp(x)), computed without overflow."""
     return apply_unary(SOFTPLUS, x)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    """x where x > 0, else ``negative_slope * x`` (gradient ``negative_slope`` at 0)."""
+    return apply_unary(LEAKY_RELU, x, {"negative_slope": float(negative_slope)})
+
+
+def elu(x: Any, alpha: float = 1.0, scale: float = 1.0) -> Any:
+    """``scale * x`` where x > 0, else ``scale * alpha * (exp(x) - 1)``; SELU is
+    ``elu(x, SELU_ALPHA, SELU_SCALE)``."""
+    return apply_unary(ELU, x, {"alpha": float(alpha), "scale": float(scale)})
+
+
+def hardtanh(x: Any, low: float = -1.0, high: float = 1.0) -> Any:
+    """``x`` clipped to ``[low, high]`` (Python numbers); the gradient passes strictly inside
+    only."""
+    return apply_unary(HARDTANH, x, {"low": low, "high": high})
+
+
+def softsign(x: Any) -> Any:
+    """x / (1 + |x|)."""
+    return apply_unary(SOFTSIGN, x)
 
 
 def gelu(x: Any, approximate: str = "none") -> Any:

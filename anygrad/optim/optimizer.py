@@ -72,10 +72,14 @@ class Optimizer:
         self.param_groups.append({**settings, "params": params})
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (``set_to_none=False``: zero it instead)."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                g = p.grad
+                if set_to_none or g is None:
+                    p.grad = None
+                else:  # PyTorch's set_to_none=False: zeros of the same dtype and device
+                    p.grad = _wrap(p.backend.xp.zeros_like(g.data), p.backend)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; ``closure`` recomputes the loss."""
