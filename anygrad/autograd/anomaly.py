@@ -52,6 +52,8 @@ class detect_anomaly(contextlib.ContextDecorator):
         if self.mode:
             with _LOCK:
                 ACTIVE += 1
+                if ACTIVE == 1:
+                    _stamp(True)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -60,6 +62,41 @@ class detect_anomaly(contextlib.ContextDecorator):
         if self.mode:
             with _LOCK:
                 ACTIVE -= 1
+                if ACTIVE == 0:
+                    _stamp(False)
+
+
+class _Stamping:
+    """The ops' sequence counter, noting where each number was drawn while detection is on:
+    every recorded tensor draws one, so its number finds the user's line that made it."""
+
+    def __init__(self, counter: Any):
+        self.counter = counter
+
+    def __iter__(self) -> _Stamping:
+        return self
+
+    def __next__(self) -> int:
+        n = next(self.counter)
+        if _FLAG.get():
+            _SITES[n] = creation_site()
+        return n
+
+
+_SITES: dict[int, str | None] = {}
+
+
+def _stamp(on: bool) -> None:
+    """Swap the stamping counter in for the ops' own (``autograd.function._sequence``)."""
+    from . import engine, function
+    function._sequence = _Stamping(engine.sequence) if on else engine.sequence
+    if not on:
+        _SITES.clear()
+
+
+def where(t: Any) -> str | None:
+    """Where the op that made ``t`` was applied, if detection was on then."""
+    return _SITES.get(getattr(t, "_seq", None))
 
 
 def creation_site() -> str | None:
@@ -72,13 +109,6 @@ def creation_site() -> str | None:
             return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back
     return None
-
-
-def note(t: Any) -> None:
-    """Record in tensor ``t`` (just linked to its op) where it was created, if detection is on
-    (read back by the engine as ``getattr(t, "_where", None)``)."""
-    if ACTIVE and _FLAG.get():
-        t._where = creation_site()
 
 
 def _bad(value: Any) -> str | None:

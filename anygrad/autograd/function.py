@@ -14,12 +14,14 @@ from .. import backends
 from .._tensor import Tensor, _wrap
 from ..errors import AnygradError, DeviceError, DTypeError, ShapeError
 from ..modes import MODE
-from . import anomaly, engine
+from . import engine
 from .op import Op
 
 _EMPTY: dict[str, Any] = {}
 _new = object.__new__
-_sequence = engine.sequence  # orders every recorded tensor after its inputs
+# Orders every recorded tensor after its inputs; ``detect_anomaly()`` swaps in a counter that
+# also notes where each number was drawn (the user's line), at no cost while it is off.
+_sequence = engine.sequence
 as_operand = backends.as_operand
 
 
@@ -70,8 +72,6 @@ def link(t: Tensor, op: Op, parents: tuple, args: tuple, params: dict[str, Any])
     t._args = args
     t._params = params
     t._seq = next(_sequence)
-    if anomaly.ACTIVE:  # detect_anomaly(): remember the user's line that made it
-        anomaly.note(t)
     return t
 
 
@@ -135,8 +135,6 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
             t._args = (a,)
             t._params = params
             t._seq = next(_sequence)
-            if anomaly.ACTIVE:
-                anomaly.note(t)
         else:
             t._rg = False
             t._op = None
@@ -201,8 +199,6 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
                 t._args = (a, b)
                 t._params = params
                 t._seq = next(_sequence)
-                if anomaly.ACTIVE:
-                    anomaly.note(t)
                 return t
         t._rg = False
         t._op = None

@@ -148,7 +148,7 @@ def _walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool,
                 elif gi.dtype != p.data.dtype:
                     gi = p._backend.xp.astype(gi, p.data.dtype)
                 if check:
-                    anomaly.check(op.name, t.__dict__.get("_where"), gi, input_index=i)
+                    anomaly.check(op.name, anomaly.where(t), gi, input_index=i)
                 if p._op is not None and p._seq > seq:  # written in place after t read it
                     p = _version_at(p, seq)
                 send(p, gi)

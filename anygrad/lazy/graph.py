@@ -15,8 +15,9 @@ import weakref
 from typing import Any
 
 from .._tensor import Tensor
-from ..autograd import anomaly
-from ..autograd.function import _sequence, apply, as_operand, placed
+from ..autograd import anomaly as _anomaly
+from ..autograd import function as _function
+from ..autograd.function import apply, as_operand, placed
 from ..autograd.op import Op
 from ..errors import DTypeError, ShapeError
 from ..modes import MODE
@@ -88,7 +89,7 @@ class LazyTensor(Tensor):
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
-        if create_graph or anomaly.ACTIVE:  # the engine's walk on realized tensors (see
+        if create_graph or _anomaly.ACTIVE:  # the engine's walk on realized tensors (see
             # ``autograd.gradients``; detect_anomaly() checks values a plan does not show)
             self.realize()
             return Tensor.backward(self, grad, retain_graph, create_graph)
@@ -171,14 +172,12 @@ def deferred(op: Op, backend: Any, ins: tuple, params: dict, pkey: Any, aval: tu
     t = _new(LazyTensor)
     t._backend = backend
     t._g = None
-    t._seq = seq = next(_sequence)
+    t._seq = seq = next(_function._sequence)
     if parents is not None:  # (link's stores, inline: this runs for every op)
         t._rg = True
         t._op = op
         t._parents = parents
         t._params = params
-        if anomaly.ACTIVE:
-            anomaly.note(t)
     else:
         t._rg = False
         t._op = None
@@ -225,7 +224,7 @@ def known(value: Any, backend: Any) -> LazyTensor:
     """A deferred tensor that has its ``value`` already, without a gradient: ops on it record
     a graph that reads ``value`` as a leaf, and asking for its data goes through ``realize``
     (which counts the request: see ``schedule.runs``)."""
-    node = Node(None, (), {}, (), tuple(value.shape), value.dtype, None, next(_sequence))
+    node = Node(None, (), {}, (), tuple(value.shape), value.dtype, None, next(_function._sequence))
     node.value = value
     return _shell(backend, node)
 
