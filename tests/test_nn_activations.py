@@ -429,3 +429,15 @@ def test_cross_entropy_dim_errors(backend):
     with pytest.raises(ShapeError, match=r"cross_entropy: weight must have shape \(4,\)"):
         F.cross_entropy(x, backend.tensor(np.zeros((2, 3), dtype=np.int64)),
                         backend.tensor(np.ones(3)), dim=2)
+
+
+def test_loss_modules_take_the_class_axis(backend):
+    rng = np.random.default_rng(0)
+    x = backend.tensor(rng.standard_normal((4, 3, 5)))
+    t = backend.tensor(rng.integers(0, 5, (4, 3)), requires_grad=False)
+    moved = ag.moveaxis(x, -1, 1)
+    np.testing.assert_allclose(nn.CrossEntropyLoss(dim=-1)(x, t).numpy(),
+                               F.cross_entropy(moved, t).numpy(), rtol=1e-12)
+    logp = F.log_softmax(x, axis=-1)
+    np.testing.assert_allclose(nn.NLLLoss(dim=2)(logp, t).numpy(),
+                               F.nll_loss(ag.moveaxis(logp, -1, 1), t).numpy(), rtol=1e-12)

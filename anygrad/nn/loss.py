@@ -23,28 +23,32 @@ class CrossEntropyLoss(_Loss):
     """Cross entropy of logits against class labels or class probabilities."""
 
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
+                 label_smoothing: float = 0.0, *, dim: int = 1):
         super().__init__(reduction)
         self.weight = weight
         self.ignore_index = V.integer("CrossEntropyLoss", "ignore_index", ignore_index)
         self.label_smoothing = V.probability("CrossEntropyLoss", "label_smoothing",
                                              label_smoothing)
+        self.dim = V.integer("CrossEntropyLoss", "dim", dim)  #: the class axis
 
     def forward(self, logits: Any, target: Any) -> Any:
         return F.cross_entropy(logits, target, self.weight, self.ignore_index, self.reduction,
-                               self.label_smoothing)
+                               self.label_smoothing, dim=self.dim)
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of class labels under log-probabilities."""
 
-    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean"):
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
+                 *, dim: int = 1):
         super().__init__(reduction)
         self.weight = weight
         self.ignore_index = V.integer("NLLLoss", "ignore_index", ignore_index)
+        self.dim = V.integer("NLLLoss", "dim", dim)  #: the class axis
 
     def forward(self, logp: Any, target: Any) -> Any:
-        return F.nll_loss(logp, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(logp, target, self.weight, self.ignore_index, self.reduction,
+                          dim=self.dim)
 
 
 class MSELoss(_Loss):
