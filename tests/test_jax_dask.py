@@ -158,3 +158,11 @@ def test_dask_unknown_chunk_sizes_say_how_to_compute_them():
     backend = backends.of_array(x.data)
     with pytest.raises(ValueError, match="compute_chunk_sizes"):
         backend.set_at(da.zeros(A.shape), x.data > 0.2, y.data)
+
+
+def test_dask_backward_through_unknown_sizes_says_how_to_compute_them():
+    da = pytest.importorskip("dask.array")
+    x = ag.Tensor(da.from_array(np.arange(6.0), chunks=3), requires_grad=True)
+    y = x[x > 2]
+    with pytest.raises(ag.ShapeError, match="compute_chunk_sizes"):
+        ag.sum(y * y).backward()

@@ -13,7 +13,7 @@ import threading
 from heapq import heappop, heappush
 from typing import Any
 
-from ..errors import GraphError
+from ..errors import GraphError, ShapeError
 from . import anomaly
 
 _FREED = ("backward through a graph whose buffers were freed by an earlier backward(); "
@@ -153,4 +153,9 @@ def _backward(root: Any, seed: Any, retain_graph: bool) -> None:
             nxt._g = None
         for leaf in leaves:
             leaf._g = None
+        shape = tuple(getattr(t.data, "shape", ()))
+        if any(n != n for n in shape):  # NaN sizes: Dask after a boolean mask
+            raise ShapeError(f"backward through {t._op.name}: its result has unknown sizes "
+                             f"{shape} (a Dask array after a boolean mask or unique); compute "
+                             f"them first with t.data.compute_chunk_sizes()") from None
         raise
