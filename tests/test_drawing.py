@@ -198,3 +198,10 @@ def test_eager_leaves_made_in_a_group_are_drawn_in_it():
     assert w.group[0] == "layer" and x.group is None and y.group is None
     boxes = ag.graph(y).source.split('label="layer"')[1].split("}")[0]
     assert 'label="w\\n' in boxes and 'label="x\\n' not in boxes
+
+
+def test_leaves_from_creation_functions_are_drawn_in_their_group():
+    with ag.graph_group("init"):
+        w = ag.zeros(3, requires_grad=True)
+    b = ag.ones(3, requires_grad=True)
+    assert w.group[0] == "init" and b.group is None

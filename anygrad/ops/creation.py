@@ -15,6 +15,7 @@ from typing import Any
 from .. import backends
 from .. import dtypes as _d
 from .._tensor import Tensor, _wrap
+from ..autograd import engine
 from ..autograd.function import apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..errors import DomainError, ShapeError
@@ -47,6 +48,7 @@ def _make(fn: str, device: Any, dtype: Any, grad: tuple, *args: Any, **kw: Any) 
     b = _where(device)
     nat = b.native_dtype(_d.float64 if dtype is None else dtype)
     out = _wrap(getattr(b.xp, fn)(*args, dtype=nat, device=b.native, **kw), b)
+    out._seq = next(engine.sequence)  # when it was made (drawings place it in its group)
     if grad != (None, None) and wants_grad(*grad, fn):
         out.requires_grad = True  # (a DTypeError for integer and bool dtypes)
     return out
