@@ -167,6 +167,8 @@ def _last_writes(xp: Any, region: Any, key: tuple) -> Any:
 #: written in place by ``write``; the forward is what lazy mode or a replay would compute)
 WRITE = Op("write", lambda xp, base, value, *, chain, key: base, (_zero_region, _region),
            complex_exact=True, reads_out=False)
+
+
 def _chain_rule(xp: Any, g: Any, out: Any, x: Any, *, chain: tuple, metas: tuple) -> Any:
     """The gradient of ``derive(x, chain)``: each view op's rule, last to first."""
     for (op, params), meta in zip(reversed(chain), reversed(metas), strict=True):
@@ -302,13 +304,12 @@ def set_shape(x: Tensor, shape: Any) -> None:
     if x.size and backend.views and not backend.shares(new.data, x.data):
         raise AttributeError(f"cannot reshape a tensor of shape {x.shape} to {shape} in place "
                              f"without copying; use .reshape()")
-    step = (RESHAPE, {"shape": tuple(new.shape)})
     if x._base is None:
         back = ((RESHAPE, {"shape": x.shape}),)
         for v in live_views(x):  # they derived from x's old shape
             v._vchain = back + v._vchain
     else:
-        x._vchain = x._vchain + (step,)
+        x._vchain = x._vchain + ((RESHAPE, {"shape": tuple(new.shape)}),)
     if new._op is None:
         x.data = new.data
         return
