@@ -184,6 +184,19 @@ def _check_like(name: str, k: int, g: Tensor, x: Tensor) -> None:
                              f"{_describe(x)}")
 
 
+def _on_host(name: str, which: list, grads: Any, inputs: Sequence[Tensor]) -> list:
+    """Each analytic gradient (zeros for None) as float64 host data, checked to keep its
+    input's shape, dtype and device."""
+    got = []
+    for k, g in zip(which, grads, strict=True):
+        if g is None:
+            got.append(inputs[k].numpy().astype("float64") * 0.0)
+        else:
+            _check_like(name, k, g, inputs[k])
+            got.append(g.numpy().astype("float64"))
+    return got
+
+
 def gradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
               seed: int = 0) -> bool:
@@ -200,14 +213,7 @@ def gradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, eps: float = 1e
     which = _differentiable(inputs, "gradcheck")
     out = f(*inputs)
     weight = _weights(tuple(out.shape), seed)
-    grads = _analytic(out, inputs, which, weight, False)
-    got = []
-    for k, g in zip(which, grads, strict=True):
-        if g is None:
-            got.append(inputs[k].numpy().astype("float64") * 0.0)
-        else:
-            _check_like("gradcheck", k, g, inputs[k])
-            got.append(g.numpy().astype("float64"))
+    got = _on_host("gradcheck", which, _analytic(out, inputs, which, weight, False), inputs)
 
     def scalar(*args: Tensor) -> float:
         return float((f(*args).numpy().astype("float64") * weight).sum())
@@ -247,13 +253,7 @@ def gradgradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, grad_output
         hess = [None] * len(which)
     else:
         hess = list(grad(total, [inputs[k] for k in which], allow_unused=True))
-    got = []
-    for k, h in zip(which, hess, strict=True):
-        if h is None:
-            got.append(inputs[k].numpy().astype("float64") * 0.0)
-        else:
-            _check_like("gradgradcheck", k, h, inputs[k])
-            got.append(h.numpy().astype("float64"))
+    got = _on_host("gradgradcheck", which, hess, inputs)
 
     def scalar(*args: Tensor) -> float:
         from .modes import enable_grad
