@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from machine import describe  # noqa: E402  (bench/machine.py: the scripts run from bench/)
 
 N = 10 ** 6  # elements of the array written into
 VIEW = 1000  # the view's length
@@ -156,15 +156,7 @@ def main() -> None:
             if t * args.writes > args.budget:
                 slow.add(key)
 
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
-    try:
-        from threadpoolctl import threadpool_info
-        for pool in threadpool_info():
-            print(f"  {pool['internal_api']} {pool.get('version')} "
-                  f"threads={pool['num_threads']} kernel={pool.get('architecture')}")
-    except ImportError:
-        pass
+    describe(f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}")
     print(f"{args.writes} scalar writes into a {N:,}-element float64 array; median of "
           f"{args.rounds} rounds (fewer where marked *: over --budget)")
     print(f"{'library':22s} {'write':16s} {'us/write':>10s} {'x numpy':>9s}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import statistics
 import time
 import tracemalloc
@@ -31,6 +30,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from machine import describe  # noqa: E402  (bench/machine.py: the scripts run from bench/)
 
 import anygrad as ag  # noqa: E402
 
@@ -127,8 +127,7 @@ def main() -> None:
         fusion = f"numexpr {numexpr.__version__}, {numexpr.get_num_threads()} threads"
     else:
         fusion = "NumPy ufuncs over cache-sized blocks"
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} cores; fusion: {fusion}")
+    describe(f"; fusion: {fusion}")
 
     x = ag.Tensor(np.random.default_rng(0).standard_normal(args.size).astype(np.float32))
     eager = run_chain(x, False)

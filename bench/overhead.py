@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from machine import describe  # noqa: E402  (bench/machine.py: the scripts run from bench/)
 
 N, REPEATS = 10, 5  # array size; the chain is REPEATS x (tanh, *w, +b, sin) = 20 ops
 OPS = 4 * REPEATS
@@ -138,15 +138,7 @@ def main() -> None:
             best[name] = min(best[name], (time.perf_counter() - t0) / args.calls / OPS * 1e6)
 
     floor = best["numpy (floor)"]
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} cores")
-    try:
-        from threadpoolctl import threadpool_info
-        for pool in threadpool_info():
-            print(f"  {pool['internal_api']} {pool.get('version')} "
-                  f"threads={pool['num_threads']} kernel={pool.get('architecture')}")
-    except ImportError:
-        pass
+    describe()
     print(f"chain of {OPS} elementwise float32 ops on {N} elements, forward + backward")
     print(f"{'library':18s} {'us/op':>8s} {'x floor':>8s}")
     for name, us in sorted(best.items(), key=lambda kv: kv[1]):
