@@ -6,6 +6,9 @@ array-api-compat recognises; ``Tensor(x, device="cuda")`` moves an experiment to
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from . import backends, dtypes, fft, func, lazy, linalg, nn, optim, random
 from . import numpy_protocols as numpy_protocols  # NumPy's functions on Tensors (NEP 13, 18)
 from ._tensor import Tensor
@@ -63,6 +66,34 @@ from .ops.numpy_names import __all__ as _numpy_names_all
 from .serialization import load, save
 
 __version__ = "0.1.0"
+
+
+#: Names loaded on first use (module, attribute; None: the module itself), so importing
+#: anygrad stays light.
+_ON_USE = {
+    "special": ("anygrad.special", None),
+    "compile": ("anygrad.compiler", "compile"),
+    "compute": ("anygrad.distributed", "compute"),
+    "GraphCutWarning": ("anygrad.graph_cut", "GraphCutWarning"),
+    "set_graph_cut": ("anygrad.graph_cut", "set_graph_cut"),
+    "get_graph_cut": ("anygrad.graph_cut", "get_graph_cut"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _ON_USE[name]
+    except KeyError:
+        raise AttributeError(f"module 'anygrad' has no attribute {name!r}") from None
+    value = importlib.import_module(module)
+    if attr is not None:
+        value = getattr(value, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ON_USE})
 
 
 def device(name: str | Device) -> Device:
