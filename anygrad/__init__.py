@@ -9,12 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import backends, dtypes, fft, func, lazy, linalg, nn, optim, random
+from . import backends, dtypes
 from . import numpy_protocols as numpy_protocols  # NumPy's functions on Tensors (NEP 13, 18)
 from ._tensor import Tensor
 from .autograd.anomaly import detect_anomaly
 from .backends import Device, available_devices, cuda_is_available
-from .drawing import compound_op, graph, graph_group
 from .dtypes import (
     bfloat16,
     complex64,
@@ -45,7 +44,6 @@ from .errors import (
     LinAlgError,
     ShapeError,
 )
-from .lazy import realize
 from .modes import (
     default_device,
     eager,
@@ -63,14 +61,21 @@ from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
 from .ops.numpy_names import *  # noqa: F403  (also attaches the NumPy/MyGrad Tensor methods)
 from .ops.numpy_names import __all__ as _numpy_names_all
-from .serialization import load, save
 
 __version__ = "0.1.0"
 
 
 #: Names loaded on first use (module, attribute; None: the module itself), so importing
-#: anygrad stays light.
+#: anygrad stays light: lazy mode, nn, optim and the rarer families load when first named.
 _ON_USE = {
+    **{name: (f"anygrad.{name}", None)
+       for name in ("fft", "func", "lazy", "linalg", "nn", "optim", "random")},
+    "realize": ("anygrad.lazy", "realize"),
+    "graph": ("anygrad.drawing", "graph"),
+    "graph_group": ("anygrad.drawing", "graph_group"),
+    "compound_op": ("anygrad.drawing", "compound_op"),
+    "save": ("anygrad.serialization", "save"),
+    "load": ("anygrad.serialization", "load"),
     "special": ("anygrad.special", None),
     "compile": ("anygrad.compiler", "compile"),
     "compute": ("anygrad.distributed", "compute"),
@@ -102,12 +107,11 @@ def device(name: str | Device) -> Device:
 
 
 __all__ = ["Tensor", "detect_anomaly", "AnomalyError", "Device", "device", "backends", "dtypes",
-           "no_grad", "enable_grad",
-           "is_grad_enabled", "set_grad_enabled", "default_device", "set_default_device",
-           "get_default_device", "AnygradError", "BackendUnavailableError", "DeviceError",
-           "DTypeError", "GraphError", "ShapeError", "bool", "int8", "int16", "int32", "int64",
-           "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64", "complex64",
-           "complex128", "nn", "optim", "random", "save", "load", "lazy", "eager", "mode",
-           "set_mode", "is_lazy", "realize", "fft", "linalg", "graph", "graph_group",
-           "compound_op", "CheckpointError", "func", "available_devices", "cuda_is_available",
-           "AxisError", "LinAlgError", "DomainError", "bfloat16", *_ops_all, *_numpy_names_all]
+           "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "default_device",
+           "set_default_device", "get_default_device", "AnygradError", "BackendUnavailableError",
+           "DeviceError", "DTypeError", "GraphError", "ShapeError", "bool", "int8", "int16",
+           "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+           "float64", "complex64", "complex128", "eager", "mode", "set_mode", "is_lazy",
+           "CheckpointError", "available_devices", "cuda_is_available", "AxisError",
+           "LinAlgError", "DomainError", "bfloat16", *_ops_all, *_numpy_names_all,
+           *(name for name in _ON_USE if name != "compile")]  # (not the builtin's name)

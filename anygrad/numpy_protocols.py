@@ -11,19 +11,33 @@ NumPy on host data for tensors in host memory, and raises TypeError for tensors 
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import backends, dtypes, linalg
-from . import fft as _fft
+from . import backends, dtypes
 from . import ops as ag  # the namespace's functions (anygrad itself is still importing)
 from ._tensor import Tensor, _wrap
 from .backends import numpy_fallback as _host
 from .errors import DeviceError
 from .modes import MODE, no_grad
 from .ops import numpy_names as _names
+
+
+class _OnUse:
+    """A module imported on first attribute access (anygrad.linalg and .fft load on use)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+linalg = _OnUse("anygrad.linalg")
+_fft = _OnUse("anygrad.fft")
 
 _NO: Any = type("NoValue", (), {"__repr__": lambda self: "<no value>"})()  # argument not given
 

@@ -17,7 +17,8 @@ from .modes import no_grad
 
 def _host(x: Any) -> Any:
     """``x`` (a Tensor, a backend's array, a NumPy array, a number or a list) as a float64 (or
-    complex128) host array, without importing an array library here."""
+    complex128) host array, without importing an array library here.
+    """
     if not isinstance(x, Tensor):
         x = Tensor(x, requires_grad=False)
     host = x.numpy()
@@ -47,11 +48,18 @@ def assert_allclose(actual: Any, desired: Any, rtol: float = 1e-7, atol: float =
     if a.shape != d.shape and not (a.ndim == 0 or d.ndim == 0):
         raise AssertionError(f"{head}: shapes differ ({list(a.shape)} vs {list(d.shape)})")
     shape = a.shape if a.ndim else d.shape
-    a, d = (a + d * 0).reshape(-1), (d + a * 0).reshape(-1)  # (a 0-d side broadcasts)
+    a, d = a.reshape(-1), d.reshape(-1)
+    if a.size != d.size:  # a one-element side broadcasts
+        a, d = (a.repeat(d.size), d) if a.size == 1 else (a, d.repeat(a.size))
+    same = (a == d) | ((a != a) & (d != d))  # equal infinities, and NaN where both have NaN
+    a, d = a.copy(), d.copy()
+    a[same] = d[same] = 0.0  # (no inf - inf)
     err = abs(a - d)
-    err[(a != a) & (d != d)] = 0.0  # NaN where both have NaN: equal
-    excess = err - (atol + rtol * abs(d))
+    tol = atol + rtol * abs(d)
+    tol[tol == float("inf")] = 0.0  # an infinity matches only itself
+    excess = err - tol
     excess[excess != excess] = float("inf")
+    excess[same] = -1.0
     bad = excess > 0
     if not bad.any():
         return
@@ -77,7 +85,8 @@ def _rel(err: float, ref: Any) -> float:
 
 def _weights(shape: tuple, seed: int) -> Any:
     """A fixed, sign-mixed float64 host array of ``shape`` without ties: every element
-    counts."""
+    counts.
+    """
     size = 1
     for n in shape:
         size *= n
@@ -186,7 +195,8 @@ def _check_like(name: str, k: int, g: Tensor, x: Tensor) -> None:
 
 def _on_host(name: str, which: list, grads: Any, inputs: Sequence[Tensor]) -> list:
     """Each analytic gradient (zeros for None) as float64 host data, checked to keep its
-    input's shape, dtype and device."""
+    input's shape, dtype and device.
+    """
     got = []
     for k, g in zip(which, grads, strict=True):
         if g is None:
@@ -228,7 +238,8 @@ def gradgradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, grad_output
     first-order gradients of ``sum(grad_outputs * f(*inputs))``, taken with
     ``create_graph=True``; ``v``: fixed sign-mixed weights) against central differences of
     the first-order gradients. ``grad_outputs`` defaults to fixed sign-mixed weights. Reports
-    as :func:`gradcheck`."""
+    as :func:`gradcheck`.
+    """
     inputs = _split(inputs, more)
     which = _differentiable(inputs, "gradgradcheck")
     out = f(*inputs)

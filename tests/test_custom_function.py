@@ -225,3 +225,14 @@ def test_different_devices(backend, two_devices):
     b = ag.Tensor(np.ones(2), device=two_devices[1])
     with pytest.raises(ag.DeviceError, match="MulAdd"):
         MulAdd.apply(a, b)
+
+
+def test_assert_allclose_nonfinite():
+    """NaN equals NaN and an infinity equals itself; anything else non-finite differs."""
+    nan, inf = float("nan"), float("inf")
+    assert_allclose(np.array([nan, inf, -inf, 1.0]), np.array([nan, inf, -inf, 1.0]))
+    assert_allclose(2.0, np.array([2.0, 2.0]))
+    for actual, desired in [([nan], [1.0]), ([inf], [1.0]), ([1.0], [inf]), ([inf], [-inf]),
+                            ([1.0, 2.0], 1.0)]:
+        with pytest.raises(AssertionError, match="differ"):
+            assert_allclose(np.array(actual), np.array(desired))

@@ -8,8 +8,6 @@ from .. import backends
 from .._tensor import Tensor, _wrap
 from ..autograd.function import link
 from ..autograd.op import Op
-from ..lazy.graph import deferred
-from ..lazy.keys import freeze
 from ..modes import MODE
 
 TO = Op("to", lambda xp, x, *, src, dst: dst.accept(x, src),
@@ -27,6 +25,8 @@ def to(x: Tensor, device: Any) -> Tensor:
     mode = MODE.get()
     params = {"src": src, "dst": dst}
     if mode.lazy:
+        from ..lazy.graph import deferred
+        from ..lazy.keys import freeze
         a = x.data
         aval = (tuple(a.shape), dst.native_dtype(src.dtype_of(a.dtype)))
         return deferred(TO, dst, (a,), params, freeze(params)[0], aval,
