@@ -8,6 +8,7 @@ from typing import Any
 from . import backends
 from .autograd import engine
 from .errors import DTypeError, GraphError, ShapeError
+from .modes import MODE
 
 _new = object.__new__
 _MISSING: Any = object()
@@ -21,6 +22,30 @@ class Tensor:
     ``device`` or the default device; a backend's array stays on its device unless ``device``
     says otherwise. Float tensors track gradients unless ``requires_grad=False``; integer and
     bool tensors never do. ``copy=False`` shares the array when it can.
+
+    Args:
+        data: The values, as above.
+        device: Where host data goes, or where to copy a backend's array (a name such as
+            ``"cuda:1"``, or a Device); None: the default device, or the array's own.
+        dtype: The dtype (a DType, its name, or a library's dtype); None: the data's.
+        requires_grad: Whether gradients flow to this tensor; None: for float and complex
+            data.
+        label: A name for graph drawings and error messages.
+        copy: Whether to copy the data (False: share its memory when possible).
+        constant: MyGrad's opposite of ``requires_grad`` (None: not given).
+        ndmin: The least number of axes; NumPy's and MyGrad's: size-1 axes are added in
+            front.
+        values: simplegrad's name for ``data``.
+        comp_grad: simplegrad's name for ``requires_grad``.
+
+    Raises:
+        TypeError: If the data is given twice (``data`` and ``values``) or not at all; if
+            both ``comp_grad`` and ``requires_grad`` are given, or a ``constant`` that is
+            not a bool or contradicts ``requires_grad``; if the data has no numeric dtype.
+        ValueError: If the data makes no array (ragged lists).
+        DTypeError: If ``requires_grad=True`` for integer or bool data.
+        DeviceError: If ``device`` is no device name.
+        BackendUnavailableError: If ``device``'s library or hardware is unavailable.
     """
 
     # A tensor is its own graph node: ``_op`` made it from ``_parents`` (the inputs that need
@@ -45,6 +70,7 @@ class Tensor:
     _retain: bool = False
     _leaflike: bool = False
     _grad: Tensor | None = None
+    _cleared: Tensor | None = None  # the base's gradient a view's zero_grad() hid
 
     def __init__(self, data: Any = _MISSING, *, device: Any = None, dtype: Any = None,
                  requires_grad: bool | None = None, label: str | None = None,
@@ -88,6 +114,8 @@ class Tensor:
     # -- what it is ----------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor. Settable: True only for float and complex
+        tensors (DTypeError otherwise), False only on a leaf (GraphError otherwise)."""
         return self._rg
 
     @requires_grad.setter
@@ -100,11 +128,19 @@ class Tensor:
         self._rg = bool(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set :attr:`requires_grad` in place (PyTorch's ``requires_grad_``); returns self.
+
+        Raises:
+            DTypeError: If switching it on for an integer or bool tensor.
+            GraphError: If switching it off on a tensor computed in the graph.
+        """
         self.requires_grad = requires_grad
         return self
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each axis. Settable: ``t.shape = (2, 5)`` reshapes in place, without a
+        copy (NumPy's rule: AttributeError where the memory would have to be copied)."""
         return tuple(self.data.shape)
 
     @shape.setter
@@ -115,26 +151,32 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return math.prod(self.data.shape)
 
     @property
     def dtype(self) -> Any:
+        """The anygrad DType (``anygrad.float32``, ...), the same whatever the library."""
         return self._backend.dtype_of(self.data.dtype)
 
     @property
     def device(self) -> backends.Device:
+        """The Device holding the data; it compares equal to its name (``"cuda:0"``)."""
         return self._backend.device
 
     @property
     def backend(self) -> backends.Backend:
+        """The Backend of the data: its array library on its device."""
         return self._backend
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no op of the graph computed this tensor (user-made tensors, constants)."""
         return self._op is None
 
     @property
@@ -154,7 +196,20 @@ class Tensor:
     def convert_to(self, dtype: Any, inplace: bool = True) -> Tensor:
         """This tensor's values (and gradient) in ``dtype`` (simplegrad's ``convert_to``):
         in place by default, where the tensor stops sharing memory with any view; else a new
-        leaf. Integer and bool dtypes make a constant."""
+        leaf. Integer and bool dtypes make a constant.
+
+        Args:
+            dtype: The new dtype (a DType, its name, or a library's dtype).
+            inplace: Whether to convert this tensor (True) or return a new one.
+
+        Returns:
+            This tensor, or (``inplace=False``) the new one.
+
+        Raises:
+            TypeError: If this tensor's library has no such dtype.
+            DTypeError: If converting in place to an integer or bool dtype a tensor the graph
+                computed.
+        """
         backend = self._backend
         native = backend.native_dtype(dtype)
         floating = backend.dtype_of(native).kind in "fc"
@@ -187,7 +242,21 @@ class Tensor:
         an array of ``device``'s backend), at ``realize()`` or the first use of its values, in
         graph order with lazy mode's deferred ops, exactly once (simplegrad's
         ``Tensor.deferred``). Its shape and dtype are known at once; a result of another shape
-        or dtype raises. It is a constant: it does not require gradients."""
+        or dtype raises. It is a constant: it does not require gradients.
+
+        Args:
+            forward_fn: A callable of no arguments that returns the array.
+            shape: The shape the array will have.
+            dtype: The dtype it will have.
+            device: The device it will be on; None: the default device.
+
+        Returns:
+            The deferred tensor.
+
+        Raises:
+            TypeError: If ``forward_fn`` is not callable, or the device's library has no
+                such dtype.
+        """
         from .lazy.graph import user_deferred
         return user_deferred(forward_fn, shape, dtype, device)
 
@@ -226,6 +295,21 @@ class Tensor:
         ``grad`` (same shape as self) weights the outputs; it defaults to ones, so a
         non-scalar's backward is the backward of its sum. ``create_graph``: the gradients
         are themselves differentiable (the graph is kept unless ``retain_graph=False``).
+
+        Args:
+            grad: The weight of each element (a Tensor on this device, an array or a number,
+                shaped like this tensor); None: ones.
+            retain_graph: Whether the graph stays usable for another backward (None: only
+                with ``create_graph``).
+            create_graph: Whether to record the gradients' own graph, for higher
+                derivatives.
+
+        Raises:
+            GraphError: If this tensor does not require grad, or the graph was freed by an
+                earlier backward.
+            ShapeError: If ``grad`` has another shape than this tensor.
+            DeviceError: If ``grad`` is a Tensor on another device (without
+                ``create_graph``).
         """
         if not self._rg:
             raise GraphError("backward() on a tensor that does not require grad (a constant, "
@@ -262,7 +346,7 @@ class Tensor:
         base = self._base
         if base is not None:
             g = base._grad
-            if g is not None:
+            if g is not None and g is not self._cleared:
                 from .autograd.views import derive
                 return _wrap(derive(self._backend.xp, g.data, self._vchain), self._backend)
         return self._grad
@@ -270,6 +354,8 @@ class Tensor:
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
         self._grad = value
+        if self._base is not None:  # a view's own value hides its base's gradient, until
+            self._cleared = self._base._grad  # the base gets a new one
 
     def _accumulate(self, g: Any) -> None:
         if self._grad is None:
@@ -279,7 +365,11 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep this tensor's gradient in ``grad`` after ``backward()`` even though it is no
-        leaf (PyTorch's ``retain_grad``)."""
+        leaf (PyTorch's ``retain_grad``; a no-op on a leaf).
+
+        Raises:
+            GraphError: If this tensor does not require grad.
+        """
         if not self._rg:
             raise GraphError("retain_grad() on a tensor that does not require grad")
         if self._op is not None:
@@ -292,7 +382,7 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad`` becomes None)."""
-        self._grad = None
+        self.grad = None
 
     null_grad = zero_grad  # MyGrad's name
 
@@ -320,21 +410,42 @@ class Tensor:
 
     # -- moving data -----------------------------------------------------------------------
     def to(self, device: Any) -> Tensor:
-        """This tensor on ``device``; differentiable: gradients flow back to this device."""
+        """This tensor on ``device``; differentiable: gradients flow back to this device.
+
+        Args:
+            device: The target device (a name such as ``"cuda:1"``, or a Device).
+
+        Returns:
+            This tensor itself when it is already there, else a copy on ``device``.
+
+        Raises:
+            DeviceError: If ``device`` is no device name.
+            BackendUnavailableError: If ``device``'s library or hardware is unavailable.
+        """
         from .ops.transfer import to
         return to(self, device)
 
+    # Conversions to NumPy and Python values. Those that cut the graph implicitly report it
+    # (anygrad/graph_cut.py) when the tensor requires grad while gradients are recorded;
+    # numpy(), detach(), bool() and formatting are the explicit, silent ways.
     def numpy(self) -> Any:
-        """A host NumPy copy, from any device."""
+        """A host NumPy copy, from any device (an explicit graph cut: never warns)."""
         return self._backend.to_numpy(self.data)
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self.size != 1:
             raise ShapeError(f"item() needs a tensor of one element, not shape {self.shape}")
+        if self._rg and MODE.get().grad:
+            from .graph_cut import cut
+            cut(self, "t.item()")
         return self._backend.to_numpy(self.data).item()
 
     def tolist(self) -> Any:
+        """The values as (nested) Python lists of numbers."""
+        if self._rg and MODE.get().grad:
+            from .graph_cut import cut
+            cut(self, "t.tolist()")
         return self.numpy().tolist()
 
     def __float__(self) -> float:
@@ -344,17 +455,25 @@ class Tensor:
         return int(self._scalar("int"))
 
     def _scalar(self, what: str) -> Any:
+        """The one value, for ``float(t)``, ``int(t)``, ``complex(t)`` (``what``)."""
         if self.size != 1:  # NumPy's error type
             raise DTypeError(f"{what}() needs a tensor of one element, not shape {self.shape}")
-        return self.item()
+        if self._rg and MODE.get().grad:
+            from .graph_cut import cut
+            cut(self, f"{what}(t)")
+        return self._backend.to_numpy(self.data).item()
 
     def __bool__(self) -> bool:
-        return bool(self.item())
+        """Truth of a one-element tensor; control flow, not a graph cut (silent)."""
+        if self.size != 1:  # NumPy's words
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             f"use any() or all()")
+        return bool(self._backend.to_numpy(self.data).item())
 
     def __index__(self) -> int:
         if self.dtype.kind not in "iu":
             raise TypeError(f"only integer tensors can be used as an index, not {self.dtype}")
-        return int(self.item())
+        return int(self.item())  # integer tensors never require grad: no graph cut
 
     def __repr__(self) -> str:
         body = backends.format_array(self.numpy(), "Tensor(")
@@ -368,7 +487,9 @@ class Tensor:
         return "Tensor(" + body + "".join(", " + e for e in extra) + ")"
 
     def __format__(self, spec: str) -> str:
-        return format(self.item(), spec) if spec and self.size == 1 else repr(self)
+        if spec and self.size == 1:  # display only: no graph cut
+            return format(self._backend.to_numpy(self.data).item(), spec)
+        return repr(self)
 
     def __reduce__(self) -> tuple:
         """Pickle (and deepcopy) through a host copy: arrays of any device, no backend object."""
@@ -377,6 +498,9 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
         """``np.asarray(t)`` for tensors in host memory (NumPy's own array shares memory,
         as NumPy 2's ``copy`` allows); TypeError on a GPU or any other device."""
+        if self._rg and MODE.get().grad:
+            from .graph_cut import cut
+            cut(self, "np.asarray(t)")
         from .backends.numpy_fallback import host_array
         return host_array(self.data, self._backend, dtype, copy)
 

@@ -793,3 +793,34 @@ def test_scalar_writes_then_backward_give_the_right_gradient(backend):
     want = np.full(n, 8.0)
     want[:200] = 0.0
     np.testing.assert_array_equal(grad_of(w), want)
+
+
+def test_zero_grad_of_a_view(backend):
+    """A view's zero_grad() hides its base's gradient until the base gets a new one."""
+    x = backend.tensor([1.0, 2.0, 3.0])
+    v = x[:2]
+    (x * x).sum().backward()
+    assert np.array_equal(v.grad.numpy(), [2.0, 4.0])
+    v.zero_grad()
+    assert v.grad is None and x.grad is not None
+    (x * x).sum().backward()
+    assert np.array_equal(v.grad.numpy(), [4.0, 8.0])
+
+
+def test_create_graph_seed_on_another_device(backend, two_devices):
+    """A Tensor seed on another device is refused, with create_graph as without."""
+    x = backend.tensor([1.0, 2.0])
+    seed = ag.Tensor(np.ones(2), device=two_devices[1])
+    for create_graph in (False, True):
+        with pytest.raises(ag.DeviceError):
+            (x * x).backward(seed, create_graph=create_graph)
+        with pytest.raises(ag.DeviceError):
+            ag.autograd.grad(x * x, x, seed, create_graph=create_graph)
+    assert x.grad is None
+
+
+def test_device_of_unhashable_kind():
+    with pytest.raises(ag.DeviceError):
+        ag.backends.Device(["cuda"])
+    with pytest.raises(ag.DeviceError):
+        ag.backends.Device("cuda", [0])

@@ -35,7 +35,14 @@ class detect_anomaly(contextlib.ContextDecorator):
     """Within the block (or the decorated function), check every gradient backward computes:
     the first with a NaN or Inf raises :class:`AnomalyError` naming the forward op and the
     line that called it. ``detect_anomaly(False)`` turns it off inside an enclosing block.
-    Slows backward down: for debugging only."""
+    Slows backward down: for debugging only.
+
+    Args:
+        mode: True to check, False to stop checking within the block.
+
+    Raises:
+        TypeError: If ``mode`` is not a bool.
+    """
 
     def __init__(self, mode: bool = True):
         if not isinstance(mode, bool):

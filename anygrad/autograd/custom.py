@@ -21,7 +21,12 @@ from .op import Op, Variadic
 
 
 class FunctionCtx:
-    """What ``forward`` leaves for ``backward``: saved tensors, flags, and any attribute."""
+    """What ``forward`` leaves for ``backward``: saved tensors, flags, and any attribute.
+
+    Attributes:
+        needs_input_grad: One bool per argument of ``forward``: whether it is a Tensor that
+            needs a gradient (False for all under ``no_grad``).
+    """
 
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.needs_input_grad = needs_input_grad
@@ -30,7 +35,16 @@ class FunctionCtx:
         self._outputs: dict[int, Tensor] = {}  # id(forward's result) -> the linked output
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
-        """Keep ``tensors`` (inputs, outputs, or None) for ``backward``."""
+        """Keep ``tensors`` (inputs, outputs, or None) for ``backward``.
+
+        Args:
+            *tensors: The tensors ``backward`` reads back from :attr:`saved_tensors`; a call
+                replaces what an earlier one saved.
+
+        Raises:
+            TypeError: If one of them is neither a Tensor nor None (keep other values as
+                attributes of ``ctx``).
+        """
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward takes Tensors or None, not "
@@ -45,7 +59,12 @@ class FunctionCtx:
                      for t in self._saved)
 
     def mark_non_differentiable(self, *outputs: Tensor) -> None:
-        """Outputs of ``forward`` that get no gradient (returned as constants)."""
+        """Mark outputs of ``forward`` that get no gradient (``apply`` returns them as
+        constants).
+
+        Args:
+            *outputs: Tensors that ``forward`` returns (an index, a mask, a count).
+        """
         self._non_differentiable.update(id(t) for t in outputs)
 
 
@@ -61,7 +80,12 @@ class Function:
     """Base class of custom differentiable ops (``torch.autograd.Function``'s interface).
 
     ``backward`` returns one gradient per input of ``forward`` (or per tensor input), None
-    where there is none (non-tensors, inputs that need no gradient, zero).
+    where there is none (non-tensors, inputs that need no gradient, zero). Its results are
+    checked during backward: a wrong number of gradients raises GraphError, a gradient on
+    another device DeviceError, one of another shape ShapeError.
+
+    Raises:
+        TypeError: On instantiation: a Function is used as ``MyFn.apply(...)``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -70,15 +94,60 @@ class Function:
 
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        """The op's value, computed with no graph recorded (subclasses define it).
+
+        Args:
+            ctx: Where to save what ``backward`` needs (:meth:`FunctionCtx.save_for_backward`,
+                any attribute).
+            *args: What ``apply`` was given: Tensors (constants here) and other values.
+            **kwargs: Keyword arguments of ``apply``, passed on unchanged.
+
+        Returns:
+            A Tensor, or a tuple holding at least one Tensor.
+
+        Raises:
+            NotImplementedError: If the subclass does not define it.
+        """
         raise NotImplementedError("a Function subclass defines forward(ctx, *args)")
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grads: Any) -> Any:
+        """The gradients of the inputs from those of the outputs (subclasses define it).
+
+        Args:
+            ctx: The context ``forward`` filled in.
+            *grads: One Tensor per output of ``forward`` (None for its non-Tensor outputs):
+                the gradient of the output being differentiated, zeros for the others.
+
+        Returns:
+            One gradient per argument of ``forward``, or one per Tensor argument: each a
+            Tensor, an array or a number shaped like its input, or None for no gradient.
+            A single gradient may be returned bare instead of in a tuple.
+
+        Raises:
+            NotImplementedError: If the subclass does not define it.
+        """
         raise NotImplementedError("a Function subclass defines backward(ctx, *grads)")
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        """Run ``forward`` on ``args``; its outputs, linked to the tensor inputs."""
+        """Run ``forward`` on ``args``; its outputs, linked to the tensor inputs.
+
+        Float and complex outputs not marked non-differentiable get gradients through
+        ``backward``; the others are constants.
+
+        Args:
+            *args: The op's inputs: Tensors (one device) and any other values.
+            **kwargs: Keyword arguments for ``forward``.
+
+        Returns:
+            What ``forward`` returned, its Tensors replaced by outputs in the graph.
+
+        Raises:
+            DeviceError: If the tensor inputs, or ``forward``'s outputs, are on more than
+                one device.
+            TypeError: If ``forward`` returns no Tensor.
+        """
         mode = MODE.get()
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         tensors = [args[i] for i in positions]

@@ -53,7 +53,13 @@ LOCK = threading.RLock()
 
 
 def backward(root: Any, seed: Any, retain_graph: bool = False) -> None:
-    """Send ``seed`` (an array shaped like ``root``) back through the graph to every leaf."""
+    """Send ``seed`` (an array shaped like ``root``) back through the graph to every leaf.
+
+    Raises:
+        GraphError: If the graph was freed by an earlier backward without ``retain_graph``.
+        ShapeError: If a rule fails on a result of unknown sizes (Dask after a boolean
+            mask), instead of the rule's own error.
+    """
     if anomaly.ACTIVE and anomaly.enabled():  # detect_anomaly(): the walk that checks
         from .gradients import walk
         walk((root,), (seed,), False, retain_graph)
@@ -147,8 +153,8 @@ def _backward(root: Any, seed: Any, retain_graph: bool) -> None:
     except BaseException:
         if context is not None:
             context.__exit__(None, None, None)
-        for _, t in heap:
-            t._g = None
+        for _, waiting in heap:
+            waiting._g = None
         if nxt is not None:
             nxt._g = None
         for leaf in leaves:

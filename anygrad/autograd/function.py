@@ -29,6 +29,8 @@ _SHAPE_WORDS = ("shape", "size", "dimension", "broadcast", "0d", "1d", "dim")
 
 
 def describe(x: Any) -> str:
+    """An operand as error messages name it: ``float32[2, 3] on cpu`` for a Tensor, its dtype,
+    shape and type for an array, ``repr`` for a Python number, else its type's name."""
     if isinstance(x, Tensor):
         return f"{x.dtype.name}{list(x.shape)} on {x.device}"
     if hasattr(x, "shape") and hasattr(x, "dtype"):  # an array (a deferred op's operand)
@@ -58,6 +60,7 @@ def op_error(op: Op, inputs: tuple, exc: Exception) -> Exception:
 
 
 def device_error(op: Op, inputs: tuple) -> DeviceError:
+    """The DeviceError (returned, not raised) for ``op`` given tensors on several devices."""
     devices = " and ".join(sorted({str(x.device) for x in inputs if isinstance(x, Tensor)}))
     return DeviceError(f"{op.name}: operands are on different devices ({devices}); move them "
                        f"to one device with .to(device) first "
@@ -208,7 +211,12 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
 
 
 def into(out: Any, result: Tensor) -> Tensor:
-    """``out[...] = result`` (a differentiable write into ``out``'s memory); ``out``."""
+    """``out[...] = result`` (a differentiable write into ``out``'s memory); ``out``.
+
+    Raises:
+        TypeError: If ``out`` is not a Tensor (or a tuple of one).
+        ShapeError: If ``out`` and ``result`` differ in shape.
+    """
     if isinstance(out, tuple) and len(out) == 1:
         out = out[0]
     if not isinstance(out, Tensor):

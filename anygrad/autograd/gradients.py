@@ -16,7 +16,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from .._tensor import Tensor, _wrap
-from ..errors import GraphError, ShapeError
+from ..errors import DeviceError, GraphError, ShapeError
 from ..modes import MODE, Mode
 from . import anomaly
 from .engine import _FREED, LOCK, _version_at, unbroadcast
@@ -29,7 +29,29 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """The gradients of ``outputs`` (weighted by ``grad_outputs``; ones by default) with
     respect to ``inputs``, as a tuple of Tensors, without touching any ``.grad`` (PyTorch's
     ``torch.autograd.grad``). With ``create_graph`` the gradients are differentiable. An input
-    the outputs do not depend on raises, or gives None with ``allow_unused``."""
+    the outputs do not depend on raises, or gives None with ``allow_unused``.
+
+    Args:
+        outputs: The tensor, or tensors, to differentiate; each must require grad.
+        inputs: The tensor, or tensors, to differentiate with respect to; each must require
+            grad.
+        grad_outputs: The weight of each output, shaped like it (a Tensor, an array or a
+            number, or a sequence of one per output); None: ones.
+        retain_graph: Whether the graph stays usable for another backward; None: as
+            ``create_graph``.
+        create_graph: Whether to record the gradients' own graph, for higher derivatives.
+        allow_unused: Whether an input the outputs do not depend on gets None instead of
+            raising.
+
+    Returns:
+        One gradient per input, in order (None for an unused input with ``allow_unused``).
+
+    Raises:
+        GraphError: If an output or an input does not require grad, if an input is unused
+            (without ``allow_unused``), or if the graph was freed by an earlier backward.
+        ShapeError: If ``grad_outputs`` has a different length than ``outputs``, or a
+            weight another shape than its output.
+    """
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
@@ -63,6 +85,9 @@ def _seeds(outputs: tuple, grad_outputs: Any, create_graph: bool) -> list:
         if create_graph and isinstance(g, Tensor):
             if tuple(g.shape) != y.shape:
                 raise ShapeError(f"grad: grad_output has shape {g.shape}, the output {y.shape}")
+            if g._backend is not y._backend:
+                raise DeviceError(f"grad: grad_output is on {g.device}, the output on "
+                                  f"{y.device}")
             seeds.append(g)  # kept as a Tensor: the gradient may depend on it
         else:
             seeds.append(y._seed(g, y.data.dtype))

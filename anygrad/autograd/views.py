@@ -50,6 +50,7 @@ class Meta:
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return len(self.shape)
 
     def __repr__(self) -> str:
@@ -296,7 +297,11 @@ def _reaches_other(value: Tensor, base: Tensor) -> bool:
 
 def set_shape(x: Tensor, shape: Any) -> None:
     """``x.shape = shape`` in place: ``x`` becomes a reshape view of its own memory (its views
-    stay views of the same memory; ``x``'s graph goes on through the reshape)."""
+    stay views of the same memory; ``x``'s graph goes on through the reshape).
+
+    Raises:
+        AttributeError: If the new shape needs a copy of the memory (NumPy's error type).
+    """
     from ..ops.shape import RESHAPE, reshape
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     new = reshape(x, shape)

@@ -57,7 +57,11 @@ class Backend:
         return getattr(self.xp, name, None)
 
     def native_dtype(self, dtype: Any) -> Any:
-        """The library's dtype for ``dtype`` (an anygrad DType, a name, or a native dtype)."""
+        """The library's dtype for ``dtype`` (an anygrad DType, a name, or a native dtype).
+
+        Raises:
+            TypeError: If ``dtype`` is unknown, or this library has no such dtype.
+        """
         d = dtypes.as_dtype(dtype)
         try:
             return self._to_dtype[d]
@@ -65,6 +69,7 @@ class Backend:
             raise TypeError(f"backend {self.name} on {self.device} has no dtype {d.name}") from None
 
     def dtype_of(self, native: Any) -> dtypes.DType:
+        """The anygrad DType of the library's dtype ``native`` (TypeError if it has none)."""
         found = self._from_dtype.get(native)
         return found if found is not None else dtypes.as_dtype(native)
 
@@ -74,7 +79,22 @@ class Backend:
         return False
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
-        """An array on this device from Python data or a host (NumPy) array."""
+        """An array on this device from Python data or a host (NumPy) array.
+
+        Args:
+            obj: Python numbers or (nested) sequences of them, or a NumPy array or scalar.
+            dtype: The dtype (any form :meth:`native_dtype` takes); None: the library's choice.
+            copy: The Array API's ``copy``: True always copies, False never (Python data and
+                NumPy scalars, which have no buffer to share, are still converted), None
+                copies when it must.
+
+        Returns:
+            The library's array on this backend's device.
+
+        Raises:
+            TypeError: If ``obj`` is a NumPy array of a non-numeric dtype, or ``dtype`` is
+                not one this library has.
+        """
         nat = None if dtype is None else self.native_dtype(dtype)
         if isinstance(obj, np.ndarray | np.generic):
             obj = np.asarray(obj)

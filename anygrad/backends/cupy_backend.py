@@ -81,6 +81,14 @@ class _DeviceNamespace:
 
 
 class CupyBackend(Backend):
+    """CuPy arrays on one NVIDIA GPU, the ``cuda:N`` devices: views, in-place writes, ``out=``,
+    cuRAND and fused elementwise kernels.
+
+    Raises:
+        BackendUnavailableError: On construction, if CuPy cannot be imported or the GPU
+            cannot allocate (the message says why: no driver, no such GPU, ...).
+    """
+
     name = "cupy"
     supports_out = True
     _fuser = None
@@ -102,9 +110,16 @@ class CupyBackend(Backend):
         return np.dtype(name)
 
     def owns(self, array: Any) -> bool:
+        """Whether ``array`` is a CuPy array on this GPU."""
         return isinstance(array, self.cupy.ndarray) and array.device.id == self.native.id
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """A CuPy array on this GPU from a CuPy array (copied unless ``copy=False``), Python
+        data or a host array (copied to the GPU whatever ``copy`` says).
+
+        Raises:
+            TypeError: If the data's dtype is not numeric, or ``dtype`` is unknown.
+        """
         nat = None if dtype is None else self.native_dtype(dtype)
         with self.native:
             if isinstance(obj, self.cupy.ndarray):
@@ -115,6 +130,8 @@ class CupyBackend(Backend):
             return self.cupy.asarray(host)
 
     def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+        """``cupyx.scatter_add`` into ``z``, in place (complex ``z``: on its real and imaginary
+        parts); returns ``z``."""
         import cupyx
         with self.native:
             if z.dtype.kind == "c":  # scatter_add takes no complex dtypes: (re, im) rows
@@ -127,36 +144,44 @@ class CupyBackend(Backend):
         return z
 
     def fuser(self) -> Any:
+        """The CuPy fuser (elementwise kernels compiled once per chain), made on first use."""
         from .fusion_cupy import CupyFuser
         if self._fuser is None:
             self._fuser = CupyFuser(self.cupy)
         return self._fuser
 
     def to_numpy(self, array: Any) -> np.ndarray:
+        """``cupy.asnumpy(array)``: a host copy."""
         with self.native:
             return self.cupy.asnumpy(array)
 
     def generator(self, seed: int | None) -> Any:
+        """``cupy.random.default_rng(seed)`` on this GPU."""
         with self.native:
             return self.cupy.random.default_rng(seed)
 
     def random(self, gen: Any, kind: str, shape: tuple, dtype: Any, **params: Any) -> Any:
+        """As :meth:`Backend.random`, drawn on the GPU."""
         with self.native:  # drawn on the GPU by cuRAND
             return draw(gen, kind, shape, self.native_dtype(dtype), params)
 
     views = True
 
     def shares(self, view: Any, base: Any) -> bool:  # CuPy's ``base`` names the owner
+        """Whether ``view`` and ``base`` have one owner of their memory."""
         return (view if view.base is None else view.base) is (
             base if base.base is None else base.base)
 
     def exclusive(self, arrays: list) -> bool:
+        """By reference counts of ``arrays`` and their ``base`` (see ``aliasing``)."""
         return exclusive_by_base(arrays, _base)
 
     def contiguous(self, array: Any) -> bool:
+        """``array.flags.c_contiguous``."""
         return array.flags.c_contiguous
 
     def accept(self, array: Any, source: Backend) -> Any:
+        """``array`` copied onto this GPU: directly from another GPU, else through the host."""
         if isinstance(source, CupyBackend):  # GPU to GPU, peer copy
             with self.native:
                 return self.cupy.array(array, copy=True)

@@ -26,13 +26,29 @@ class Device:
     __slots__ = ("kind", "index", "_str")
 
     def __new__(cls, kind: str, index: int | str | None = None) -> Device:
+        """The one Device of ``kind`` and ``index`` (``cpu:0`` is ``cpu``), made on first use.
+
+        Args:
+            kind: The backend family: ``cpu``, ``cuda`` or a registered kind (a new kind is
+                declared by this call).
+            index: Which device of that kind: an int, a name, or None.
+
+        Raises:
+            DeviceError: If ``kind`` is not a non-empty name without ``:`` or surrounding
+                spaces.
+        """
         if kind == "cpu" and index == 0:
             index = None  # "cpu:0" is "cpu"
         key = (kind, index)
-        dev = _interned.get(key)
+        try:
+            dev = _interned.get(key)
+        except TypeError:  # an unhashable kind or index
+            dev = None
         if dev is None:
             if not isinstance(kind, str) or not kind or ":" in kind or kind != kind.strip():
                 raise DeviceError(f"a device kind is a name such as 'cuda', not {kind!r}")
+            if not (index is None or isinstance(index, int | str)):
+                raise DeviceError(f"a device index is an int or a name, not {index!r}")
             dev = object.__new__(cls)
             dev.kind, dev.index = kind, index
             dev._str = kind if index is None else f"{kind}:{index}"
@@ -110,7 +126,13 @@ _canonical = Device
 
 
 def parse(device: str | Device) -> Device:
-    """Return the canonical :class:`Device` for ``device`` (a string or a Device)."""
+    """Return the canonical :class:`Device` for ``device`` (a string or a Device).
+
+    Raises:
+        DeviceError: If ``device`` is not a string or a Device, or is no device name (a kind
+            no backend serves, a wrong case, a malformed index); the message lists the
+            names there are.
+    """
     if isinstance(device, Device):
         return device
     if not isinstance(device, str):

@@ -24,7 +24,11 @@ def write(file: IO[bytes], arrays: Mapping[str, Any], index: str) -> None:
 
 
 def read(path: str) -> tuple[dict[str, np.ndarray], str]:
-    """The arrays and the index text of an npz written by :func:`write`."""
+    """The arrays and the index text of an npz written by :func:`write`.
+
+    Raises:
+        ValueError: If the file is an npz without anygrad's index, or holds pickled objects.
+    """
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
     index = arrays.pop("__index__", None)

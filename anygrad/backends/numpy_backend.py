@@ -15,6 +15,8 @@ from .host_memory import steady_heap
 
 
 class NumpyBackend(Backend):
+    """NumPy arrays in host memory, the ``cpu`` device: views, in-place writes and ``out=``."""
+
     name = "numpy"
     supports_out = True
     recycle_from = 1 << 12  # a few hundred values: a new array costs less than ``out=``
@@ -27,9 +29,16 @@ class NumpyBackend(Backend):
         return np.dtype(name)
 
     def owns(self, array: Any) -> bool:
+        """Whether ``array`` is a NumPy array."""
         return isinstance(array, np.ndarray)
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """``numpy.array(obj, dtype, copy)`` (see :meth:`Backend.asarray`).
+
+        Raises:
+            TypeError: If the result's dtype is not numeric (strings, objects), or ``dtype``
+                is unknown.
+        """
         nat = None if dtype is None else self.native_dtype(dtype)
         out = np.array(obj, dtype=nat, copy=sharing(obj, copy))
         if out.dtype.kind not in "biufc":
@@ -37,9 +46,11 @@ class NumpyBackend(Backend):
         return out
 
     def ones(self, shape: tuple, dtype: Any) -> Any:
+        """``numpy.ones(shape, dtype)``."""
         return np.ones(shape, dtype)
 
     def index_add(self: Any, z: Any, pos: Any, g: Any) -> Any:  # needs no instance
+        """``numpy.add.at(z, pos, g)``, in place; returns ``z``."""
         np.add.at(z, pos, g)
         return z
 
@@ -56,20 +67,25 @@ class NumpyBackend(Backend):
         return fuser()
 
     def to_numpy(self, array: Any) -> np.ndarray:
+        """A copy of ``array``."""
         return np.array(array, copy=True)
 
     views = True
 
     def shares(self, view: Any, base: Any) -> bool:
+        """Whether ``view`` and ``base`` have one owner of their memory (NumPy's ``base``)."""
         return _owner(view) is _owner(base)
 
     def exclusive(self, arrays: list) -> bool:
+        """By reference counts of ``arrays`` and their ``base`` (see ``aliasing``)."""
         return exclusive_by_base(arrays, _base)
 
     def contiguous(self, array: Any) -> bool:
+        """``array.flags.c_contiguous``."""
         return array.flags.c_contiguous
 
     def ghost(self, array: Any) -> Any:
+        """A zero-strided array over one shared block of zeros (never written)."""
         return np.ndarray(array.shape, array.dtype, _ZEROS, strides=(0,) * array.ndim)
 
 

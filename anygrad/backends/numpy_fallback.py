@@ -81,7 +81,11 @@ def _host_view(array: Any) -> np.ndarray:
 def shares_memory(a: Any, a_backend: Backend | None, b: Any, b_backend: Backend | None,
                   exact: bool) -> bool:
     """``numpy.shares_memory`` (``exact``) or ``may_share_memory`` of two arrays, each of its
-    backend (None: a NumPy array); arrays of different backends never share memory."""
+    backend (None: a NumPy array); arrays of different backends never share memory.
+
+    Raises:
+        TypeError: For two arrays of one backend outside host memory, unless CuPy's.
+    """
     name_a = "numpy" if a_backend is None else a_backend.name
     name_b = "numpy" if b_backend is None else b_backend.name
     if name_a != name_b or (a_backend is not None and b_backend is not None

@@ -26,7 +26,24 @@ def _betas(owner: str, name: str, value: Any) -> tuple[float, float]:
 class Adam(Optimizer):
     """``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g**2`` (AMSGrad: the running max of
     v), ``p -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)``. Adam adds
-    ``weight_decay * p`` to the gradient; AdamW shrinks ``p *= 1 - lr * weight_decay``."""
+    ``weight_decay * p`` to the gradient; AdamW shrinks ``p *= 1 - lr * weight_decay``.
+
+    Args:
+        params: The parameters (Tensors), or parameter groups (dicts with ``params`` and
+            settings of their own).
+        lr: The learning rate (>= 0).
+        betas: The moments' decay rates ``(b1, b2)``, each in [0, 1).
+        eps: Added to the denominator (>= 0).
+        weight_decay: The L2 penalty (>= 0).
+        amsgrad: Whether to divide by the running maximum of ``v``.
+        maximize: Whether to ascend the gradient instead.
+
+    Raises:
+        TypeError: If a setting has the wrong type, or a parameter is not a Tensor.
+        ValueError: If a setting is out of range or not finite, there are no parameters, or
+            a parameter is in two groups.
+        DTypeError: If a parameter is neither a float nor a complex tensor.
+    """
 
     decoupled = False
     hyperparameters = {"lr": partial(V.real, low=0.0), "betas": _betas,
@@ -42,6 +59,8 @@ class Adam(Optimizer):
 
     def update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any],
                xp: Any) -> None:
+        """One Adam step of ``p`` (in place) from its gradient array ``g``; ``state`` holds
+        ``step``, ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``), made at the first."""
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if group["maximize"]:
             g = -g
@@ -68,7 +87,8 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (default 0.01)."""
+    """Adam with decoupled weight decay (default 0.01): ``p *= 1 - lr * weight_decay`` before
+    each step, instead of adding to the gradient. Its arguments and errors are Adam's."""
 
     decoupled = True
 

@@ -16,7 +16,22 @@ def _check_optimizer(owner: str, optimizer: Any) -> None:
 
 
 class LRScheduler:
-    """Base class: ``get_lr()`` gives each group's next rate from its current one."""
+    """Base class: ``get_lr()`` gives each group's next rate from its current one.
+
+    The constructor records each group's ``initial_lr`` (the base rates) and takes the first
+    step, to epoch 0 (or to ``last_epoch + 1`` when resuming).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        last_epoch: The last epoch done: -1 to start, else resume after it (the groups
+            then need ``initial_lr``, as a loaded optimizer state dict has).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         _check_optimizer(type(self).__name__, optimizer)
@@ -37,6 +52,12 @@ class LRScheduler:
         self._initial = False
 
     def get_lr(self) -> list[float]:
+        """Each group's rate at epoch ``last_epoch``, from its current rate (subclasses define
+        it; ``step()`` calls it).
+
+        Raises:
+            NotImplementedError: Here, in the base class.
+        """
         raise NotImplementedError
 
     def step(self) -> None:
@@ -63,11 +84,26 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (the optimizer's own state is loaded
+        separately)."""
         self.__dict__.update(state_dict)
 
 
 class StepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        step_size: The epochs between decays (>= 1).
+        gamma: The factor (>= 0).
+        last_epoch: The last epoch done (-1: start; see :class:`LRScheduler`).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
@@ -76,13 +112,28 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The rates at ``last_epoch``: the current ones times ``gamma`` at a multiple of
+        ``step_size``."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size:
             return self._lrs()
         return [lr * self.gamma for lr in self._lrs()]
 
 
 class CosineAnnealingLR(LRScheduler):
-    """``eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2``, by PyTorch's recursion."""
+    """``eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2``, by PyTorch's recursion.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        T_max: The epochs of a half period (>= 1); past it the rate rises again.
+        eta_min: The lowest rate (>= 0).
+        last_epoch: The last epoch done (-1: start; see :class:`LRScheduler`).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
@@ -91,6 +142,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The rates at ``last_epoch``, from the current ones (the closed form when resumed)."""
         t, T, lo = self.last_epoch, self.T_max, self.eta_min
         if t == 0:
             return self._lrs()
@@ -105,13 +157,26 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every epoch: ``base_lr * gamma**t``."""
+    """Multiply the rate by ``gamma`` every epoch: ``base_lr * gamma**t``.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        gamma: The factor (>= 0).
+        last_epoch: The last epoch done (-1: start; see :class:`LRScheduler`).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = V.real("ExponentialLR", "gamma", gamma, low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The current rates times ``gamma`` (unchanged at the constructor's step)."""
         if self._initial:
             return self._lrs()
         return [lr * self.gamma for lr in self._lrs()]
@@ -119,7 +184,21 @@ class ExponentialLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Scale the base rate by a factor going linearly from ``start_factor`` (epoch 0) to
-    ``end_factor`` (epoch ``total_iters`` and after), by PyTorch's recursion."""
+    ``end_factor`` (epoch ``total_iters`` and after), by PyTorch's recursion.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        start_factor: The factor at epoch 0, in (0, 1].
+        end_factor: The factor from epoch ``total_iters`` on, in [0, 1].
+        total_iters: The epochs the factor takes to get there (>= 1).
+        last_epoch: The last epoch done (-1: start; see :class:`LRScheduler`).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
@@ -131,6 +210,7 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The rates at ``last_epoch``, from the current ones."""
         t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
         if t == 0:
             return [lr * a for lr in self._lrs()]
@@ -143,7 +223,21 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """SGDR: ``eta_min + (base_lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2``, where ``T_cur``
     counts epochs since the last restart and ``T_i`` (first ``T_0``) grows ``T_mult``-fold at
     each restart. ``step(epoch)`` jumps to ``epoch``, which may be fractional
-    (``epoch + batch / batches_per_epoch``)."""
+    (``epoch + batch / batches_per_epoch``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        T_0: The epochs of the first cycle (>= 1).
+        T_mult: The factor each cycle is longer than the one before (an int >= 1).
+        eta_min: The lowest rate (>= 0).
+        last_epoch: The last epoch done (-1: start; see :class:`LRScheduler`).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
                  last_epoch: int = -1):
@@ -155,6 +249,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
+        """The rates at ``T_cur`` epochs into the current cycle of ``T_i``."""
         lo, c = self.eta_min, (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
         return [lo + (base - lo) * c for base in self.base_lrs]
 
@@ -178,7 +273,15 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return epoch - start(n), T0 * m ** n
 
     def step(self, epoch: float | None = None) -> None:
-        """Advance one epoch, or go to ``epoch`` (>= 0, possibly fractional)."""
+        """Advance one epoch, or go to ``epoch``, and set every group's rate.
+
+        Args:
+            epoch: The epoch to go to (>= 0, possibly fractional); None: the next one.
+
+        Raises:
+            TypeError: If ``epoch`` is not a real number.
+            ValueError: If ``epoch`` is negative or not finite.
+        """
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
@@ -210,7 +313,34 @@ class OneCycleLR(LRScheduler):
     symmetrically, then to the minimum), annealed by cosine or linearly; momentum (SGD's
     ``momentum``, Adam's ``betas[0]``) cycles inversely between ``max_momentum`` and
     ``base_momentum``. A phase of zero length (``pct_start * total_steps == 1``) ends at once,
-    where PyTorch divides by zero."""
+    where PyTorch divides by zero.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` (and momentum) it sets.
+        max_lr: The peak rate (>= 0), or one per parameter group.
+        total_steps: The steps of the cycle (>= 1); None: ``epochs * steps_per_epoch``.
+        epochs: The epochs, when ``total_steps`` is None.
+        steps_per_epoch: The steps per epoch, when ``total_steps`` is None.
+        pct_start: The fraction of the cycle spent raising the rate, in [0, 1].
+        anneal_strategy: ``"cos"`` or ``"linear"``.
+        cycle_momentum: Whether to cycle the momentum too.
+        base_momentum: The lowest momentum, in [0, 1), or one per group.
+        max_momentum: The highest momentum, in [0, 1), or one per group.
+        div_factor: ``max_lr / div_factor`` is the initial rate (> 0).
+        final_div_factor: ``initial rate / final_div_factor`` is the final rate (> 0).
+        three_phase: Whether to come back down to the initial rate before the final
+            annealing.
+        last_epoch: The last step done (-1: start; see :class:`LRScheduler`).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range, neither ``total_steps`` nor both
+            ``epochs`` and ``steps_per_epoch`` are given, a per-group list has the wrong
+            length, or ``cycle_momentum`` is on for an optimizer with neither ``momentum``
+            nor ``betas``.
+        KeyError: If resuming (``last_epoch != -1``) with a group that has no
+            ``initial_lr``.
+    """
 
     def __init__(self, optimizer: Optimizer, max_lr: float | list[float],
                  total_steps: int | None = None, epochs: int | None = None,
@@ -283,6 +413,11 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self) -> list[float]:
+        """The rates at step ``last_epoch`` (setting each group's momentum on the way).
+
+        Raises:
+            ValueError: If stepped more than ``total_steps`` times.
+        """
         t = self.last_epoch
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {t} times, but total_steps is "
@@ -303,7 +438,27 @@ class OneCycleLR(LRScheduler):
 
 class ReduceLROnPlateau:
     """Multiply the rate by ``factor`` once a metric has not improved for ``patience`` epochs;
-    ``step(metric)`` once per epoch."""
+    ``step(metric)`` once per epoch.
+
+    After a reduction no epoch counts as bad for ``cooldown`` epochs; a reduction smaller
+    than ``eps`` is skipped.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` it sets.
+        mode: ``"min"`` (the metric should fall) or ``"max"`` (rise).
+        factor: The factor, in [0, 1).
+        patience: The epochs without improvement tolerated (>= 0).
+        threshold: The least improvement that counts (>= 0; in ``"rel"`` mode a fraction
+            of the best value).
+        threshold_mode: ``"rel"`` (relative to the best value) or ``"abs"``.
+        cooldown: The epochs to wait after a reduction (>= 0).
+        min_lr: The lowest rate (>= 0), or one per parameter group.
+        eps: The least reduction applied (>= 0).
+
+    Raises:
+        TypeError: If ``optimizer`` is not an Optimizer, or a setting has the wrong type.
+        ValueError: If a setting is out of range, or ``min_lr`` has the wrong length.
+    """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
@@ -332,12 +487,20 @@ class ReduceLROnPlateau:
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
     def is_better(self, a: float, best: float) -> bool:
+        """Whether the metric value ``a`` improves on ``best`` by more than ``threshold``."""
         rel = self.threshold_mode == "rel"
         if self.mode == "min":
             return a < (best * (1 - self.threshold) if rel else best - self.threshold)
         return a > (best * (1 + self.threshold) if rel else best + self.threshold)
 
     def step(self, metrics: Any) -> None:
+        """End an epoch whose metric is ``metrics``; reduce the rates once more than
+        ``patience`` epochs in a row brought no improvement.
+
+        Args:
+            metrics: The epoch's metric: a number, or anything ``float()`` takes (a
+                one-element Tensor).
+        """
         current = float(metrics)
         self.last_epoch += 1
         if self.is_better(current, self.best):
@@ -356,10 +519,14 @@ class ReduceLROnPlateau:
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
+        """Each group's rate as of the last ``step()``."""
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer (numbers, strings, lists: ``anygrad.save`` stores
+        it)."""
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
         self.__dict__.update(state_dict)

@@ -14,7 +14,26 @@ from .optimizer import Optimizer
 class SGD(Optimizer):
     """``g += weight_decay * p``; with momentum ``buf = momentum * buf + (1 - dampening) * g``
     (``buf = g`` at the first step) and ``g = buf`` (Nesterov: ``g += momentum * buf``);
-    then ``p -= lr * g``."""
+    then ``p -= lr * g``.
+
+    Args:
+        params: The parameters (Tensors), or parameter groups (dicts with ``params`` and
+            settings of their own).
+        lr: The learning rate (>= 0).
+        momentum: The momentum factor (>= 0; 0: none).
+        dampening: The dampening of momentum.
+        weight_decay: The L2 penalty (>= 0).
+        nesterov: Whether to use Nesterov momentum (needs ``momentum > 0`` and
+            ``dampening == 0``).
+        maximize: Whether to ascend the gradient instead.
+
+    Raises:
+        TypeError: If a setting has the wrong type, or a parameter is not a Tensor.
+        ValueError: If a setting is out of range or not finite, Nesterov momentum is asked
+            without momentum or with dampening, there are no parameters, or a parameter is
+            in two groups.
+        DTypeError: If a parameter is neither a float nor a complex tensor.
+    """
 
     hyperparameters = {"lr": partial(V.real, low=0.0), "momentum": partial(V.real, low=0.0),
                        "dampening": V.real, "weight_decay": partial(V.real, low=0.0),
@@ -33,6 +52,8 @@ class SGD(Optimizer):
 
     def update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any],
                xp: Any) -> None:
+        """One SGD step of ``p`` (in place) from its gradient array ``g``; ``state`` holds
+        ``momentum_buffer`` when there is momentum."""
         if group["maximize"]:
             g = -g
         if group["weight_decay"]:
