@@ -80,6 +80,7 @@ _ON_USE = {
     "compile": ("anygrad.compiler", "compile"),
     "compute": ("anygrad.distributed", "compute"),
     "GraphCutWarning": ("anygrad.graph_cut", "GraphCutWarning"),
+    "GraphCutError": ("anygrad.graph_cut", "GraphCutError"),
     "set_graph_cut": ("anygrad.graph_cut", "set_graph_cut"),
     "get_graph_cut": ("anygrad.graph_cut", "get_graph_cut"),
 }

@@ -19,6 +19,10 @@ from hypothesis import settings
 import anygrad as ag
 from anygrad import backends
 
+# SciPy reads it once, at its import (none happened yet): its functions on Tensors
+# (tests/test_scipy_xpx.py, docs/interop.md) need it.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 # CI runs the same examples every time (a red CI must be reproducible); locally Hypothesis
 # explores new ones on each run.
 settings.register_profile("ci", derandomize=True, database=None)
@@ -74,13 +78,21 @@ SELECTED = [b for b in os.environ.get("ANYGRAD_TEST_BACKENDS",
 
 # ``ANYGRAD_TEST_MODE=lazy`` runs every test body inside ``anygrad.lazy()`` (see .ci/run):
 # lazy and eager mode must give the same values, gradients and errors.
+# ``ANYGRAD_TEST_MODE=compile`` does too, and every plan run (each backward() included) is
+# run again by the code a compiled replay runs, which must give the very same arrays (see
+# anygrad/compiler/testing.py).
 MODE = os.environ.get("ANYGRAD_TEST_MODE", "eager")
 
 
 @pytest.fixture(autouse=True)
 def _mode():
-    with ag.mode(MODE):
-        yield
+    if MODE == "compile":
+        from anygrad.compiler.testing import checked_replays
+        with ag.mode("lazy"), checked_replays():
+            yield
+    else:
+        with ag.mode(MODE):
+            yield
 
 
 @pytest.fixture(params=SELECTED)

@@ -77,8 +77,9 @@ class NumpyBackend(Backend):
         return _owner(view) is _owner(base)
 
     def exclusive(self, arrays: list) -> bool:
-        """By reference counts of ``arrays`` and their ``base`` (see ``aliasing``)."""
-        return exclusive_by_base(arrays, _base)
+        """By reference counts of ``arrays`` and their ``base`` (see ``aliasing``); never for
+        read-only arrays (a 0-d result is a NumPy scalar: a write copies it first)."""
+        return all(a.flags.writeable for a in arrays) and exclusive_by_base(arrays, _base)
 
     def contiguous(self, array: Any) -> bool:
         """``array.flags.c_contiguous``."""

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from .._tensor import Tensor
+from ..modes import MODE
 from . import elementwise as _ew
 from ._define import reflected
 from .creation import (
@@ -152,8 +153,25 @@ def _to_device(self: Tensor, device: Any, /, *, stream: Any = None) -> Tensor:
     return self.to(device)
 
 
+def _dlpack(self: Tensor, /, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+            dl_device: tuple[Any, int] | None = None, copy: bool | None = None) -> Any:
+    """The DLPack capsule of this tensor's array (the standard's keywords; those left at None
+    are not passed on, so libraries with an older ``__dlpack__`` still export)."""
+    given = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                               ("dl_device", dl_device), ("copy", copy)) if v is not None}
+    if self._rg and MODE.get().grad:  # another library takes the values: a graph cut
+        from ..graph_cut import cut
+        cut(self, "from_dlpack(t)")
+    return self.data.__dlpack__(**given)
+
+
+def _dlpack_device(self: Tensor, /) -> tuple[Any, int]:
+    """``(device type, device id)`` of this tensor's array, as DLPack numbers them."""
+    return self.data.__dlpack_device__()
+
+
 def _complex(self: Tensor) -> complex:
-    return complex(self.item())
+    return complex(self._scalar("complex"))  # reports a graph cut as complex(t)
 
 
 _BINARY = {"add": _ew.add, "sub": _ew.subtract, "mul": _ew.multiply, "truediv": _ew.divide,
@@ -169,8 +187,8 @@ METHODS: dict[str, Any] = {
     "__invert__": bitwise_invert,
     "__setitem__": setitem,
     "__complex__": _complex,
-    "__dlpack__": lambda self, **kw: self.data.__dlpack__(**kw),
-    "__dlpack_device__": lambda self: self.data.__dlpack_device__(),
+    "__dlpack__": _dlpack,
+    "__dlpack_device__": _dlpack_device,
     "to_device": _to_device,
     "prod": prod, "var": var, "std": std, "argmax": argmax, "argmin": argmin,
 }
