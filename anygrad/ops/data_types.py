@@ -124,8 +124,8 @@ def finfo(type: Any, /) -> finfo_object:
         raise DTypeError(f"finfo: {dtype.name} is not a floating dtype")
     size = dtype.itemsize if dtype.kind == "f" else dtype.itemsize // 2
     bits, eps, big, tiny = _FLOATS[size]
-    real = _d.as_dtype(f"float{bits}")
-    return finfo_object(bits, eps, big, -big, tiny, real if dtype.kind == "f" else dtype)
+    # the standard's ``dtype`` is the real dtype whose limits these are (float32 for complex64)
+    return finfo_object(bits, eps, big, -big, tiny, _d.as_dtype(f"float{bits}"))
 
 
 def iinfo(type: Any, /) -> iinfo_object:
@@ -137,6 +137,9 @@ def iinfo(type: Any, /) -> iinfo_object:
     if dtype.kind == "u":
         return iinfo_object(bits, 2 ** bits - 1, 0, dtype)
     return iinfo_object(bits, 2 ** (bits - 1) - 1, -2 ** (bits - 1), dtype)
+
+
+_STANDARD_DTYPES = tuple(d for d in _d.ALL if d is not _d.float16)
 
 
 class Info:
@@ -161,7 +164,10 @@ class Info:
                 "integral": _d.int64, "indexing": _d.int64}
 
     def dtypes(self, *, device: Any = None, kind: Any = None) -> dict[str, Any]:
-        return {d.name: d for d in _d.ALL if kind is None or isdtype(d, kind)}
+        """The standard's dtypes (``kind``: a kind name or a tuple of them, as ``isdtype``
+        takes), by name. float16 and bfloat16 work where the backend has them but are not
+        Array API dtypes, so they are not listed."""
+        return {d.name: d for d in _STANDARD_DTYPES if kind is None or isdtype(d, kind)}
 
 
 def __array_namespace_info__() -> Info:

@@ -40,7 +40,45 @@ cosh = unary("cosh", lambda xp, g, out, x: g * xp.sinh(x))
 asinh = unary("asinh", lambda xp, g, out, x: g / xp.sqrt(x * x + 1))
 acosh = unary("acosh", lambda xp, g, out, x: g / xp.sqrt(x * x - 1))
 atanh = unary("atanh", lambda xp, g, out, x: g / (1 - x * x))
-expm1 = unary("expm1", lambda xp, g, out, x: g * (out + 1))
+
+
+_KINDS: dict[str, dict[Any, frozenset]] = {"complex floating": {}, "real floating": {}}
+
+
+def _of_kind(xp: Any, dtype: Any, kind: str) -> bool:
+    """``xp.isdtype(dtype, kind)`` for ``"complex floating"`` or ``"real floating"``, from a
+    set of the namespace's dtypes made once (``isdtype`` costs more than a small op)."""
+    sets = _KINDS[kind]
+    found = sets.get(xp)
+    if found is None:
+        names = ("complex64", "complex128") if kind[0] == "c" else ("float16", "float32",
+                                                                     "float64")
+        natives = [getattr(xp, n) for n in names if hasattr(xp, n)]
+        found = sets[xp] = frozenset(natives) | {xp.empty(0, dtype=d).dtype for d in natives}
+    return dtype in found
+
+
+def _expm1(xp: Any, x: Any) -> Any:
+    """``exp(x) - 1``, accurate near 0, with the standard's special cases for complex ``x``
+    too (NumPy's complex expm1 misses several: ``expm1(-0+0j)``, infinities, NaNs)."""
+    if not _of_kind(xp, x.dtype, "complex floating"):
+        return xp.expm1(x)
+    a, b = xp.real(x), xp.imag(x)
+    s = xp.sin(b * 0.5)
+    e = xp.exp(a)
+    # Re(exp(a) cis(b) - 1) = expm1(a) - 2 exp(a) sin(b/2)^2: no cancellation near 0, and
+    # exactly -1 at a = -inf; ``0 - ...`` keeps expm1(-0 + 0j) at +0, as the standard asks
+    re = (0.0 - 2 * e * s * s) + xp.expm1(a)
+    im = e * xp.sin(b)
+    parts = xp.astype(re, x.dtype) + xp.astype(im, x.dtype) * 1j  # exact for finite parts
+    parts = xp.where((im == 0) & xp.signbit(im), xp.conj(parts), parts)  # -0 imaginary part
+    # infinite or NaN parts: exp(x) - 1, whose special cases agree with the standard's
+    return xp.where(xp.isfinite(re) & xp.isfinite(im), parts, xp.exp(x) - 1)
+
+
+_EXPM1 = Op("expm1", _expm1, (lambda xp, g, out, x: g * (out + 1),), elementwise=True,
+            same_shape=True)
+expm1 = _public(unary_fn(_EXPM1), _EXPM1, "Elementwise ``exp(x) - 1``, accurate near 0.")
 log1p = unary("log1p", lambda xp, g, out, x: g / (x + 1))
 log2 = unary("log2", lambda xp, g, out, x: g / (x * _LN2))
 log10 = unary("log10", lambda xp, g, out, x: g / (x * _LN10))
@@ -125,17 +163,33 @@ hypot = binary("hypot", lambda xp, g, out, x, y: g * x / out,
 logaddexp = binary("logaddexp", lambda xp, g, out, x, y: g * xp.exp(x - out),
                                 lambda xp, g, out, x, y: g * xp.exp(y - out))
 copysign = binary("copysign", lambda xp, g, out, x, y: g * xp.sign(x) * xp.sign(out), _zero)
-floor_divide = binary("floor_divide", _zero, _zero)
+
+
+def _floor_divide(xp: Any, x: Any, y: Any) -> Any:
+    """``xp.floor_divide`` with the standard's infinities: an infinite by a finite number is
+    infinite and a finite by an infinite number is a signed zero, both ``x / y`` (NumPy,
+    going through ``fmod``, gives NaN and -1)."""
+    out = xp.floor_divide(x, y)
+    if not _of_kind(xp, out.dtype, "real floating"):
+        return out
+    inf_x = xp.isinf(x) if hasattr(x, "dtype") else math.isinf(x)  # (or a Python number)
+    inf_y = xp.isinf(y) if hasattr(y, "dtype") else math.isinf(y)
+    return xp.where(inf_x != inf_y, x / y, out)
+
+
+floor_divide = binary("floor_divide", _zero, _zero, forward=_floor_divide)
 remainder = binary("remainder", lambda xp, g, out, x, y: g,
                                 lambda xp, g, out, x, y: -g * xp.round((x - out) / y))
 
 
 def _clip_part(i: int, xp: Any, g: Any, out: Any, x: Any, *bounds: Any, which: tuple) -> Any:
-    """x gets g where it was not clipped; a bound gets g where it was the result."""
+    """x gets g where it was not clipped (ties with a bound included); a bound gets g where
+    it strictly won. Mask arithmetic, not ``where`` (which branches per element on NumPy)."""
     if i == 0:
-        return xp.where(out == x, g, 0.0)
+        return g * xp.astype(out == x, g.dtype)
     bound = bounds[i - 1]
-    return xp.where((x < bound) if which[i - 1] == "min" else (x > bound), g, 0.0)
+    won = (x < bound) if which[i - 1] == "min" else (x > bound)
+    return g * xp.astype(won, g.dtype)
 
 
 CLIP = Op("clip", lambda xp, x, *bounds, which: xp.clip(x, **dict(zip(which, bounds, strict=True))),

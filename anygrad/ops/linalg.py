@@ -3,6 +3,7 @@ for the product and the added axis is dropped from the result."""
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -73,18 +74,37 @@ def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
             raise ShapeError(f"tensordot: {len(a1)} and {len(a2)} axes to contract differ")
     f1 = tuple(i for i in range(x1.ndim) if i not in a1)
     f2 = tuple(i for i in range(x2.ndim) if i not in a2)
+    for i, j in zip(a1, a2, strict=True):
+        if x1.shape[i] != x2.shape[j]:
+            raise ShapeError(f"tensordot: axis {i} of x1 {x1.shape} and axis {j} of x2 "
+                             f"{x2.shape} differ in length")
     k = math.prod(x1.shape[i] for i in a1)
-    m = sh.reshape(sh.permute_dims(x1, f1 + a1), (-1, k))
-    n = sh.reshape(sh.permute_dims(x2, a2 + f2), (k, -1))
-    return sh.reshape(matmul(m, n), tuple(x1.shape[i] for i in f1) + tuple(x2.shape[i] for i in f2))
+    free1, free2 = tuple(x1.shape[i] for i in f1), tuple(x2.shape[i] for i in f2)
+    # explicit sizes, not -1: a -1 next to a 0 is ambiguous (empty tensors)
+    m = sh.reshape(sh.permute_dims(x1, f1 + a1), (math.prod(free1), k))
+    n = sh.reshape(sh.permute_dims(x2, a2 + f2), (k, math.prod(free2)))
+    return sh.reshape(matmul(m, n), free1 + free2)
 
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """``sum(conj(x1) * x2, axis=axis)`` with broadcasting."""
-    x1 = ensure_tensor(x1)
+    """``sum(conj(x1) * x2, axis=axis)``, broadcasting the other axes; the vectors along
+    ``axis`` (of the broadcast shape) must have one length, and the result keeps the
+    promoted dtype of ``x1`` and ``x2`` (small integers are not widened)."""
+    x1, x2 = ensure_tensor(x1), ensure_tensor(x2)
+    ndim = builtins.max(x1.ndim, x2.ndim)
+    if builtins.min(x1.ndim, x2.ndim) == 0:
+        raise ShapeError(f"vecdot: needs tensors of at least one dimension, not shapes "
+                         f"{x1.shape} and {x2.shape}")
+    a = check_axis(axis, ndim, "vecdot")
+    s1 = (1,) * (ndim - x1.ndim) + x1.shape
+    s2 = (1,) * (ndim - x2.ndim) + x2.shape
+    if s1[a] != s2[a]:
+        raise ShapeError(f"vecdot: vectors of length {s1[a]} and {s2[a]} along axis {axis} "
+                         f"(shapes {x1.shape} and {x2.shape})")
     if _is_complex(x1):
         x1 = ew.conj(x1)
-    return red.sum(ew.multiply(x1, x2), axis=axis)
+    prod = ew.multiply(x1, x2)
+    return red.sum(prod, axis=a - ndim, dtype=prod.dtype if prod.dtype.kind in "iu" else None)
 
 
 def outer(x1: Any, x2: Any, /) -> Any:

@@ -76,7 +76,7 @@ def _extremum(xp: Any, g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool) -
 
 
 RULES = {
-    "sum": lambda xp, g, out, x, *, axis, keepdims: kept(xp, g, x, axis),
+    "sum": lambda xp, g, out, x, *, axis, keepdims, dtype=None: kept(xp, g, x, axis),
     "mean": lambda xp, g, out, x, *, axis, keepdims: kept(xp, g, x, axis) / _count(x, axis),
     "max": _extremum,
     "min": _extremum,
@@ -84,8 +84,8 @@ RULES = {
 
 
 def _reduction(name: str) -> Op:
-    def forward(xp: Any, x: Any, *, axis: Any, keepdims: bool) -> Any:
-        return getattr(xp, name)(x, axis=axis, keepdims=keepdims)
+    def forward(xp: Any, x: Any, *, axis: Any, keepdims: bool, **dtype: Any) -> Any:
+        return getattr(xp, name)(x, axis=axis, keepdims=keepdims, **dtype)
     return Op(name, forward, (RULES[name],))
 
 
@@ -98,13 +98,24 @@ def _reduce(name: str, x: Any, axis: Any, keepdims: bool) -> Any:
                                        "keepdims": bool(keepdims)})
 
 
+def _accumulate_in(x: Any, dtype: Any) -> tuple[Any, dict[str, Any]]:
+    """``x`` cast to ``dtype`` (differentiably), and the ``dtype=`` keyword that keeps the
+    library from widening it again (NumPy sums small integers in int64): none when None."""
+    x = ensure_tensor(x)
+    if dtype is None:
+        return x, {}
+    from .shape import astype
+    x = astype(x, dtype)
+    return x, {"dtype": x.backend.native_dtype(dtype)}
+
+
 def sum(x: Any, /, *, axis: int | tuple[int, ...] | None = None, dtype: Any = None,
         keepdims: bool = False) -> Any:
-    """Sum of the elements over ``axis`` (all axes by default)."""
-    if dtype is not None:
-        from .shape import astype
-        x = astype(x, dtype)
-    return _reduce("sum", x, axis, keepdims)
+    """Sum of the elements over ``axis`` (all axes by default), in ``dtype`` when given
+    (else small integers are summed in the default integer dtype, as the standard says)."""
+    x, kw = _accumulate_in(x, dtype)
+    return apply_unary(_OPS["sum"], x, {"axis": normalize_axes(axis, x.ndim, "sum"),
+                                        "keepdims": bool(keepdims), **kw})
 
 
 def mean(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
@@ -127,7 +138,8 @@ def _mean_kept(xp: Any, x: Any, axis: Any) -> Any:
     return xp.mean(x, axis=axis, keepdims=True)
 
 
-def _prod_others(xp: Any, g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool) -> Any:
+def _prod_others(xp: Any, g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool,
+                 dtype: Any = None) -> Any:
     """d prod / d x_i = the product of the other elements (exact with zeros too): exclusive
     products from the left times those from the right, over the reduced axes flattened."""
     red = tuple(range(x.ndim)) if axis is None else axis
@@ -142,8 +154,8 @@ def _prod_others(xp: Any, g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool
     return xp.permute_dims(others, inverse) * kept(xp, g, x, axis)
 
 
-PROD = Op("prod", lambda xp, x, *, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
-          (_prod_others,))
+PROD = Op("prod", lambda xp, x, *, axis, keepdims, **dtype: xp.prod(
+    x, axis=axis, keepdims=keepdims, **dtype), (_prod_others,))
 VAR = Op("var", lambda xp, x, *, axis, correction, keepdims: xp.var(
     x, axis=axis, correction=correction, keepdims=keepdims),
     (lambda xp, g, out, x, *, axis, correction, keepdims:
@@ -176,32 +188,26 @@ def _drop_initial(g: Any, axis: int, include_initial: bool) -> Any:
     return g[(slice(None),) * axis + (slice(1, None), ...)] if include_initial else g
 
 
-CUMULATIVE_SUM = Op("cumulative_sum", lambda xp, x, *, axis, include_initial: xp.cumulative_sum(
-    x, axis=axis, include_initial=include_initial),
-    (lambda xp, g, out, x, *, axis, include_initial:
+CUMULATIVE_SUM = Op("cumulative_sum", lambda xp, x, *, axis, include_initial, **dtype:
+                    xp.cumulative_sum(x, axis=axis, include_initial=include_initial, **dtype),
+    (lambda xp, g, out, x, *, axis, include_initial, dtype=None:
      _reverse_cumsum(xp, _drop_initial(g, axis, include_initial), axis),))
 # exact for inputs without zeros
-CUMULATIVE_PROD = Op("cumulative_prod", lambda xp, x, *, axis, include_initial:
-                     xp.cumulative_prod(x, axis=axis, include_initial=include_initial),
-                     (lambda xp, g, out, x, *, axis, include_initial: _reverse_cumsum(
+CUMULATIVE_PROD = Op("cumulative_prod", lambda xp, x, *, axis, include_initial, **dtype:
+                     xp.cumulative_prod(x, axis=axis, include_initial=include_initial, **dtype),
+                     (lambda xp, g, out, x, *, axis, include_initial, dtype=None: _reverse_cumsum(
                          xp, _drop_initial(g * out, axis, include_initial), axis) / x,))
 ALL = Op("all", lambda xp, x, *, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims))
 ANY = Op("any", lambda xp, x, *, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims))
 
 
-def _cast(x: Any, dtype: Any) -> Any:
-    if dtype is None:
-        return x
-    from .shape import astype
-    return astype(x, dtype)
-
-
 def prod(x: Any, /, *, axis: int | tuple[int, ...] | None = None, dtype: Any = None,
          keepdims: bool = False) -> Any:
-    """Product of the elements over ``axis``; its gradient is exact where elements are 0."""
-    x = _cast(ensure_tensor(x), dtype)
+    """Product of the elements over ``axis`` (in ``dtype`` when given); its gradient is
+    exact where elements are 0."""
+    x, kw = _accumulate_in(x, dtype)
     return apply_unary(PROD, x, {"axis": normalize_axes(axis, x.ndim, "prod"),
-                                 "keepdims": bool(keepdims)})
+                                 "keepdims": bool(keepdims), **kw})
 
 
 def _moments(op: Op, x: Any, axis: Any, correction: float, keepdims: bool) -> Any:
@@ -231,13 +237,13 @@ def logsumexp(x: Any, /, *, axis: int | tuple[int, ...] | None = None,
 
 
 def _cumulative(op: Op, x: Any, axis: int | None, dtype: Any, include_initial: bool) -> Any:
-    x = _cast(ensure_tensor(x), dtype)
+    x, kw = _accumulate_in(x, dtype)
     if axis is None:
         if x.ndim != 1:
             raise ShapeError(f"{op.name}: axis is required for a {x.ndim}-d tensor")
         axis = 0
     axis = check_axis(axis, x.ndim, op.name)
-    return apply_unary(op, x, {"axis": axis, "include_initial": bool(include_initial)})
+    return apply_unary(op, x, {"axis": axis, "include_initial": bool(include_initial), **kw})
 
 
 def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None,
