@@ -91,7 +91,10 @@ def __getattr__(name: str) -> Any:
         module, attr = _ON_USE[name]
     except KeyError:
         raise AttributeError(f"module 'anygrad' has no attribute {name!r}") from None
-    value = importlib.import_module(module)
+    try:
+        value = importlib.import_module(module)
+    except ModuleNotFoundError as exc:  # (hasattr() answers False, as for any other name)
+        raise AttributeError(f"module 'anygrad' has no attribute {name!r} ({exc})") from exc
     if attr is not None:
         value = getattr(value, attr)
     globals()[name] = value

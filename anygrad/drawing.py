@@ -33,7 +33,17 @@ _ids = itertools.count(1)
 
 @contextlib.contextmanager
 def graph_group(name: str) -> Iterator[None]:
-    """Draw the tensors the block computes as one box labelled ``name`` (boxes nest)."""
+    """Draw the tensors a ``with`` block computes as one box labelled ``name``.
+
+    Boxes nest; leaves created inside the block are drawn inside its box. The block costs
+    two counter reads: drawing finds its tensors afterwards by their sequence numbers.
+
+    Args:
+        name: The box's label.
+
+    Yields:
+        Nothing; the tensors computed inside the block belong to the group.
+    """
     first, gid = next(_sequence), next(_ids)
     try:
         yield
@@ -42,8 +52,18 @@ def graph_group(name: str) -> Iterator[None]:
 
 
 def compound_op(func: Callable) -> Callable:
-    """Decorate a function built of anygrad ops: each call is drawn as one box labelled with
-    its name (a ``graph_group`` around the call, at the cost of three counter reads)."""
+    """Decorate a function built of anygrad ops so that each call is drawn as one box.
+
+    The box is labelled with the function's name (a ``functools.partial``'s function, a
+    callable object's class name); it is a ``graph_group`` around the call, at the cost of
+    three counter reads per call.
+
+    Args:
+        func: The function (or callable object) to wrap.
+
+    Returns:
+        A wrapper with ``func``'s name and docstring that calls it inside a group.
+    """
     name = _callable_name(func)
 
     @functools.wraps(func)
@@ -57,16 +77,21 @@ def compound_op(func: Callable) -> Callable:
 
 
 def _callable_name(func: Callable) -> str:
-    """The name a user gave ``func``: its ``__name__`` (a ``functools.partial``'s function's,
-    a callable object's class name)."""
+    """The name a user gave ``func``.
+
+    Its ``__name__``: a ``functools.partial``'s function's, a callable object's class name.
+    """
     while isinstance(func, functools.partial):
         func = func.func
     return getattr(func, "__name__", None) or type(func).__name__
 
 
 def _op_label(op: Any, params: dict | None) -> str:
-    """What a drawing calls ``op``: its public name, or, for the internal ops of in-place
-    writes, views and deferred tensors, what the user wrote."""
+    """What a drawing calls ``op``.
+
+    Its public name, or, for the internal ops of in-place writes, views and deferred tensors,
+    what the user wrote.
+    """
     name = op.name
     params = params or {}
     if name == "write":  # ``x[k] = v`` (a key, or a write through a view) or ``x += v``
@@ -81,7 +106,17 @@ def _op_label(op: Any, params: dict | None) -> str:
 
 
 def group_of(t: Tensor) -> tuple[str, int] | None:
-    """``(name, id)`` of the innermost group that computed ``t``; None outside any."""
+    """Find the innermost ``compound_op`` call or ``graph_group`` block that computed a tensor.
+
+    ``Tensor.group`` calls this.
+
+    Args:
+        t: A tensor.
+
+    Returns:
+        ``(name, id)`` of the group (``id`` tells two calls of one function apart), or None
+        when ``t`` was computed (or, for a leaf, created) outside any group.
+    """
     return _innermost(getattr(t, "_seq", None), list(_groups))
 
 
@@ -124,7 +159,11 @@ def _innermost(seq: int | None, groups: list) -> tuple[str, int] | None:
 
 
 class Graph:
-    """A drawn graph: ``source`` is its DOT text; ``render`` writes an image with ``dot``."""
+    """A drawn graph, as returned by ``graph()``.
+
+    Attributes:
+        source: The graph's Graphviz DOT text.
+    """
 
     def __init__(self, source: str):
         self.source = source
@@ -133,8 +172,21 @@ class Graph:
         return self.source
 
     def render(self, path: str, format: str | None = None) -> str:
-        """Write the graph to ``path`` (``.dot``: the source; else an image of the format its
-        suffix names, or ``format``) and return the path."""
+        """Write the graph to a file.
+
+        Args:
+            path: The file to write.
+            format: The format; by default the suffix of ``path`` (``svg`` without one).
+                ``dot`` or ``gv`` writes the DOT source; any other is an image format of
+                Graphviz's ``dot`` (``svg``, ``png``, ``pdf``, ...).
+
+        Returns:
+            ``path``.
+
+        Raises:
+            RuntimeError: When an image is asked for and ``dot`` is not installed.
+            subprocess.CalledProcessError: When ``dot`` fails (an unknown format).
+        """
         fmt = format or os.path.splitext(path)[1].lstrip(".") or "svg"
         if fmt in ("dot", "gv"):
             with open(path, "w") as f:
@@ -169,8 +221,10 @@ def _describe(x: Any) -> str:
 
 
 def _inputs(t: Any) -> list[tuple[Any, bool]]:
-    """What ``t`` (a tensor, or the node of a deferred result nobody holds) was computed from:
-    ``(item, True)`` for each input in the graph, ``(value, False)`` for constants."""
+    """What ``t`` (a tensor, or the node of a deferred result nobody holds) was computed from.
+
+    ``(item, True)`` for each input in the graph, ``(value, False)`` for constants.
+    """
     from .lazy.graph import LazyTensor, Node
     if type(t) is Node or type(t) is LazyTensor:  # deferred: the node holds what it reads
         args: Any = []
@@ -195,8 +249,11 @@ def _inputs(t: Any) -> list[tuple[Any, bool]]:
 
 
 def _seq_of(x: Any) -> int | None:
-    """The sequence number that orders ``x`` (a tensor or a dropped deferred node) among
-    the ops and groups: when it was computed, or for a leaf that has one, created."""
+    """The sequence number that orders ``x`` (a tensor or a dropped deferred node).
+
+    It orders tensors among the ops and groups: when ``x`` was computed, or for a leaf that
+    has one, created.
+    """
     from .lazy.graph import Node
     if type(x) is Node:
         return x.seq
@@ -204,14 +261,58 @@ def _seq_of(x: Any) -> int | None:
     return seq if seq is not None and seq >= 0 else None  # (-1: a leaf's overwritten version)
 
 
-def graph(t: Tensor, path: str | None = None) -> Graph:
-    """The graph that computed ``t``, as DOT; rendered to ``path`` too when given (the format
-    from its suffix: ``.svg``, ``.png``, ``.pdf``, or ``.dot`` for the source alone).
+def _outermost(seq: int | None, groups: list) -> tuple[str, int] | None:
+    """``(name, id)`` of the widest group whose span holds ``seq``; None outside any."""
+    best = None
+    if seq is not None:
+        for first, last, name, gid in groups:
+            if first < seq < last and (best is None or last - first > best[0]):
+                best = (last - first, name, gid)
+    return None if best is None else best[1:]
+
+
+def _grad_text(x: Any) -> str | None:
+    """``grad <dtype> [shape] norm <2-norm>`` for a tensor that holds a gradient, else None."""
+    if not isinstance(x, Tensor):
+        return None
+    g = x.grad
+    if g is None:
+        return None
+    from . import linalg
+    from .modes import mode, no_grad
+    with no_grad(), mode("eager"):
+        norm = float(linalg.vector_norm(g.detach()).item())
+    return f"grad {_describe(g)}\nnorm {norm:.4g}"
+
+
+def graph(t: Tensor, path: str | None = None, *, show_grads: bool = False,
+          collapse: bool = False) -> Graph:
+    """Draw the graph that computed a tensor, as Graphviz DOT.
 
     Leaves are salmon, computed tensors steel blue (dashed while deferred), ops gold, and
     constants grey; each ``compound_op`` call or ``graph_group`` block is a labelled box
     holding what it computed and the leaves made inside it that carry a creation number.
-    Drawing computes nothing.
+    Drawing computes nothing (``show_grads`` reads gradients that exist already).
+
+    Args:
+        t: The tensor whose graph to draw (deferred tensors are drawn without computing).
+        path: Where to render the drawing too, in the format its suffix names (``.svg``,
+            ``.png``, ``.pdf``; ``.dot`` or ``.gv`` for the source alone).
+        show_grads: Add to each tensor that holds a gradient (``t.grad`` is not None: leaves,
+            and intermediates that ``retain_grad()``) its gradient's dtype, shape and 2-norm.
+            ``backward()`` frees the graph it walks: call it with ``retain_graph=True`` to
+            draw more than the tensor itself afterwards.
+        collapse: Draw each outermost ``compound_op`` call or ``graph_group`` block as one
+            box (named after it, with the number of ops it ran) between the tensors it reads
+            and the tensors it returns; what it computed inside is left out.
+
+    Returns:
+        The drawing: ``source`` holds the DOT text, ``render(path)`` writes a file.
+
+    Raises:
+        TypeError: When ``t`` is not a Tensor.
+        RuntimeError: When ``path`` asks for an image and Graphviz's ``dot`` is not installed.
+        subprocess.CalledProcessError: When ``dot`` fails (an unknown format).
     """
     from .lazy.graph import LazyTensor, Node
     if not isinstance(t, Tensor):
@@ -223,23 +324,61 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
         if id(x) not in reached:
             reached[id(x)] = x, _inputs(x)
             stack.extend(p for p, in_graph in reached[id(x)][1] if in_graph)
+    names = {key: f"t{i}" for i, key in enumerate(reached)}  # short, stable node names
     seqs = [s for s in map(_seq_of, (x for x, _ in reached.values())) if s is not None]
     groups = [g for g in _groups if seqs and g[0] < max(seqs) and g[1] > min(seqs)]
+    boxed: dict[int, tuple[str, int]] = {}  # collapse: tensor id -> the group drawn as a box
+    shown: set[int] = set()  # collapse: tensors of a boxed group that are drawn (its outputs)
+    if collapse:
+        for key, (x, _) in reached.items():
+            group = _outermost(_seq_of(x), groups)
+            if group is not None:
+                boxed[key] = group
+        shown = {key for key in boxed if reached[key][0] is t}
+        for key, (_, inputs) in reached.items():
+            for inp, in_graph in inputs:
+                if in_graph and id(inp) in boxed and boxed.get(key) != boxed[id(inp)]:
+                    shown.add(id(inp))  # read outside its group: one of the group's results
     font = 'fontname="monospace", fontsize=10'
     lines = ["digraph anygrad {", f"  rankdir=LR; graph [{font}]; node [{font}];"]
     clusters: dict[int, list[str]] = {}  # group id -> the DOT lines of its tensors
     edges = []
-    for x, inputs in reached.values():
-        name = f"t{id(x)}"
+    box_ops: dict[int, int] = {}  # collapse: group id -> the number of ops drawn in its box
+    box_edges: set[str] = set()
+    box_consts: dict[tuple[str, int], str] = {}  # collapse: (box, constant) -> its node name
+    for key, (x, inputs) in reached.items():
+        name = names[key]
         node = x if type(x) is Node else x._args if type(x) is LazyTensor else None
         op = node.op if node is not None else x._op
         computed = op is not None
+        group = boxed.get(key)
+        if group is not None:  # inside a collapsed box: its inputs from outside go to the box
+            box = f"g{group[1]}"
+            if computed:
+                box_ops[group[1]] = box_ops.get(group[1], 0) + 1
+            for inp, in_graph in inputs:
+                if in_graph and boxed.get(id(inp)) != group:
+                    box_edges.add(f"  {names[id(inp)]} -> {box};")
+                elif not in_graph and hasattr(inp, "shape"):  # an array, not a number
+                    const = box_consts.setdefault((box, id(inp)), f"{box}_c{len(box_consts)}")
+                    if f"  {const} -> {box};" not in box_edges:
+                        lines.append(f"  {const} [shape=box, style=filled, fillcolor=gray90, "
+                                     f"fontsize=8, label={_quote(_describe(inp))}];")
+                    box_edges.add(f"  {const} -> {box};")
+            if key not in shown:
+                continue
         label = getattr(x, "label", None)
         text = (f"{label}\n" if label else "") + _describe(x)
+        if show_grads and (gtext := _grad_text(x)) is not None:
+            text += "\n" + gtext
         style = "rounded,filled" + (",dashed" if node is not None else "")
         color = "lightsteelblue" if computed else "lightsalmon"
         nodes = [f"  {name} [shape=box, style={_quote(style)}, fillcolor={color}, "
                  f"label={_quote(text)}];"]
+        if group is not None:
+            box_edges.add(f"  g{group[1]} -> {name};" if computed else f"  {name} -> g{group[1]};")
+            lines += nodes
+            continue
         if computed:
             text = _op_label(op, node.params if node is not None else getattr(x, "_params", None))
             nodes.append(f"  {name}_op [shape=box, style=\"rounded,filled\", "
@@ -247,7 +386,7 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
             edges.append(f"  {name}_op -> {name};")
             for k, (inp, in_graph) in enumerate(inputs):
                 if in_graph:
-                    edges.append(f"  t{id(inp)} -> {name}_op;")
+                    edges.append(f"  {names[id(inp)]} -> {name}_op;")
                 else:
                     nodes.append(f"  {name}_c{k} [shape=box, style=filled, fillcolor=gray90, "
                                  f"fontsize=8, label={_quote(_describe(inp))}];")
@@ -257,8 +396,14 @@ def graph(t: Tensor, path: str | None = None) -> Graph:
             lines += nodes
         else:
             clusters.setdefault(group[1], []).extend(nodes)
+    for gname, gid in dict.fromkeys(boxed.values()):
+        count = box_ops.get(gid, 0)
+        text = f"{gname}\n{count} op{'s' if count != 1 else ''}"
+        lines.append(f"  g{gid} [shape=box3d, style=filled, fillcolor=khaki, "
+                     f"label={_quote(text)}];")
     lines += _nest(clusters, groups)
     lines += edges
+    lines += sorted(box_edges)
     lines.append("}")
     drawn = Graph("\n".join(lines) + "\n")
     if path is not None:

@@ -10,7 +10,14 @@ from typing import Any
 
 
 class DType:
-    """A dtype of the Array API standard, named as the standard names it."""
+    """A dtype of the Array API standard, named as the standard names it.
+
+    Attributes:
+        name: The standard's name (``"float32"``).
+        kind: ``"b"`` bool, ``"i"`` signed, ``"u"`` unsigned integer, ``"f"`` real float,
+            ``"c"`` complex.
+        itemsize: Bytes per element.
+    """
 
     __slots__ = ("name", "kind", "itemsize")
 
@@ -21,10 +28,12 @@ class DType:
 
     @property
     def dtype(self) -> Any:
-        """NumPy's form of this dtype: NumPy reads a ``.dtype`` attribute, so
-        ``numpy.dtype(anygrad.float32)``, ``numpy.zeros(3, dtype=anygrad.float32)`` and
-        ``numpy.dtype("float32") == anygrad.float32`` work (asked of the backends: this
-        module imports no array library)."""
+        """NumPy's form of this dtype.
+
+        NumPy reads a ``.dtype`` attribute, so ``numpy.dtype(anygrad.float32)``,
+        ``numpy.zeros(3, dtype=anygrad.float32)`` and ``numpy.dtype("float32") ==
+        anygrad.float32`` work (asked of the backends: this module imports no array library).
+        """
         from .backends import numpy_dtype
         return numpy_dtype(self.name)
 
@@ -95,9 +104,20 @@ def _module_known(obj: object) -> bool:
 
 
 def as_dtype(obj: object, strict: bool = True) -> DType | None:
-    """Return the anygrad dtype for ``obj``: a DType, one of our names (``"float32"``), a
-    Python type, or a dtype object or scalar type of an array library (NumPy, torch, CuPy,
-    JAX, array-api-strict). Unknown names and prefixes are refused (``"foo.float32"``)."""
+    """Return the anygrad dtype for a dtype given in any form.
+
+    Args:
+        obj: A ``DType``, one of its names (``"float32"``), a Python type, or a dtype object
+            or scalar type of an array library (NumPy, torch, CuPy, JAX, array-api-strict).
+            Unknown names and prefixes are refused (``"foo.float32"``).
+        strict: Raise for an unknown dtype (True) or return None (False).
+
+    Returns:
+        The ``DType``, or None for an unknown dtype when ``strict`` is False.
+
+    Raises:
+        TypeError: For an unknown dtype when ``strict`` is True.
+    """
     if isinstance(obj, DType):
         return obj
     if isinstance(obj, str):
@@ -118,4 +138,12 @@ def as_dtype(obj: object, strict: bool = True) -> DType | None:
 
 
 def is_floating(dtype: DType) -> bool:
+    """Tell whether a dtype is a real or complex floating-point type.
+
+    Args:
+        dtype: An anygrad ``DType``.
+
+    Returns:
+        True for float16, bfloat16, float32, float64, complex64 and complex128.
+    """
     return dtype.kind in "fc"

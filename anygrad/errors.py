@@ -8,8 +8,11 @@ class AnygradError(Exception):
 
 
 class DeviceError(AnygradError, RuntimeError, ValueError):
-    """Tensors on different devices were combined, or a device name is not one anygrad
-    knows (also a ValueError: a bad device name is a bad value)."""
+    """Tensors on different devices were combined, or a device name is unknown.
+
+    Also a ValueError: a bad device name is a bad value. The message names both devices, or
+    lists the device names that exist.
+    """
 
 
 class BackendUnavailableError(AnygradError, RuntimeError):
@@ -25,8 +28,10 @@ class AxisError(ShapeError, IndexError):
 
 
 class LinAlgError(AnygradError, ValueError):
-    """A linear-algebra op failed on its input: a singular matrix, a matrix that is not
-    positive-definite, no convergence (named as ``numpy.linalg.LinAlgError``)."""
+    """A linear-algebra op failed on its input (named as ``numpy.linalg.LinAlgError``).
+
+    For instance a singular matrix, a matrix that is not positive-definite, or no convergence.
+    """
 
 
 class DomainError(AnygradError, ValueError):
@@ -46,5 +51,8 @@ class CheckpointError(AnygradError, ValueError):
 
 
 class AnomalyError(GraphError):
-    """Under ``anygrad.detect_anomaly()``: backward produced a NaN or Inf; names the forward
-    op whose derivative rule produced it and where that op was called."""
+    """Backward produced a NaN or Inf under ``anygrad.detect_anomaly()``.
+
+    The message names the forward op whose derivative rule produced it and where that op was
+    called.
+    """

@@ -1,6 +1,7 @@
-"""Function transforms in the style of JAX and ``torch.func``: ``grad``, ``value_and_grad``,
-``vjp``, ``jvp``, ``jacrev``, ``jacfwd`` (``jacobian``), ``hessian`` and ``hvp``, built on
-``anygrad.autograd.grad``.
+"""Function transforms in the style of JAX and ``torch.func``, built on ``autograd.grad``.
+
+``grad``, ``value_and_grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd`` (``jacobian``),
+``hessian`` and ``hvp``.
 
 Each transform calls ``f`` on fresh inputs and never touches any ``.grad``. Called at the top
 level, the inputs are new leaves (the caller's tensors are left as they are) and the results
@@ -61,8 +62,11 @@ def _argnums(argnums: Any, n: int, who: str) -> tuple[tuple[int, ...], bool]:
 
 
 def _fresh(x: Any, connect: bool, who: str, i: int) -> Tensor:
-    """The input ``f`` is called with: a new leaf, or (``connect``) a copy that stays in the
-    enclosing transform's graph. Python and NumPy data become Tensors on the default device."""
+    """The input ``f`` is called with.
+
+    A new leaf, or (``connect``) a copy that stays in the enclosing transform's graph. Python
+    and NumPy data become Tensors on the default device.
+    """
     if not isinstance(x, Tensor):
         x = Tensor(x)
     if x.backend.dtype_of(x.data.dtype).kind not in "fc":
@@ -113,8 +117,11 @@ def _scalar(out: Any, who: str) -> Tensor:
 
 def _grads(outs: Sequence[Tensor], inputs: Sequence[Tensor], seeds: Sequence[Any] | None,
            create: bool) -> tuple[Tensor, ...]:
-    """Gradients of ``outs`` (weighted by ``seeds``) w.r.t. ``inputs``; zeros where an input
-    is unused or an output is a constant. The graph is kept for further calls."""
+    """Gradients of ``outs`` (weighted by ``seeds``) w.r.t. ``inputs``.
+
+    Zeros where an input is unused or an output is a constant. The graph is kept for further
+    calls.
+    """
     seeds = (None,) * len(outs) if seeds is None else tuple(seeds)
     pairs = [(o, s) for o, s in zip(outs, seeds, strict=True) if o.requires_grad]
     found: tuple = (None,) * len(inputs)
@@ -189,9 +196,25 @@ def _primals(primals: Any, tangents: Any, who: str) -> tuple[tuple, tuple, bool]
 # -- reverse mode ----------------------------------------------------------------------------
 def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False,
                    *, _who: str = "value_and_grad") -> Callable:
-    """``f`` returning ``(f(*args), gradient)`` (``((value, aux), gradient)`` with ``has_aux``);
-    the gradient is w.r.t. the arguments at ``argnums`` (a tuple of them for a tuple).
-    ``f`` must return a scalar Tensor."""
+    """Transform ``f`` into a function that returns its value and its gradient.
+
+    Args:
+        f: A function of tensors returning a scalar (0-d) Tensor, or ``(scalar, aux)`` with
+            ``has_aux``.
+        argnums: The position of the argument to differentiate with respect to, or a tuple
+            of positions (then one result per position, in a tuple).
+        has_aux: ``f`` returns a pair whose second item is passed through untouched.
+
+    Returns:
+        A function of ``f``'s arguments returning ``(value, gradient)``, or
+        ``((value, aux), gradient)`` with ``has_aux``; each gradient has its argument's shape.
+
+    Raises:
+        TypeError: For a bad ``argnums``, or when ``f`` returns something other than Tensors.
+        ValueError: When ``argnums`` is out of range or repeats an argument.
+        DTypeError: When a differentiated argument is not a float or complex tensor.
+        ShapeError: When ``f`` does not return a scalar.
+    """
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums, single = _argnums(argnums, len(args), _who)
         out, aux, prims, nested = _call(f, args, nums, has_aux, _who, kwargs)
@@ -204,8 +227,27 @@ def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False,
 
 
 def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
-    """``f``'s gradient as a function (``(gradient, aux)`` with ``has_aux``), w.r.t. the
-    arguments at ``argnums``. ``f`` must return a scalar Tensor."""
+    """Transform ``f`` into a function that returns its gradient (JAX's ``grad``).
+
+    Transforms compose: ``grad(grad(f))`` is the second derivative.
+
+    Args:
+        f: A function of tensors returning a scalar (0-d) Tensor, or ``(scalar, aux)`` with
+            ``has_aux``.
+        argnums: The position of the argument to differentiate with respect to, or a tuple
+            of positions (then one result per position, in a tuple).
+        has_aux: ``f`` returns a pair whose second item is passed through untouched.
+
+    Returns:
+        A function of ``f``'s arguments returning the gradient (``(gradient, aux)`` with
+        ``has_aux``), of each argument's shape.
+
+    Raises:
+        TypeError: For a bad ``argnums``, or when ``f`` returns something other than Tensors.
+        ValueError: When ``argnums`` is out of range or repeats an argument.
+        DTypeError: When a differentiated argument is not a float or complex tensor.
+        ShapeError: When ``f`` does not return a scalar.
+    """
     vg = value_and_grad(f, argnums, has_aux, _who="grad")
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -215,8 +257,23 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
-    """``(f(*primals), vjp_fn)`` (and ``aux`` third with ``has_aux``): ``vjp_fn(cotangent)``
-    gives the tuple ``cotangent^T J``, one per primal; it may be called again."""
+    """Evaluate ``f`` and return a function computing vector-Jacobian products.
+
+    Args:
+        f: A function of tensors returning a Tensor or a tuple of Tensors (and ``aux`` with
+            ``has_aux``).
+        *primals: The arguments to evaluate ``f`` at (every one is differentiated).
+        has_aux: ``f`` returns a pair whose second item is passed through untouched.
+
+    Returns:
+        ``(f(*primals), vjp_fn)``, and ``aux`` third with ``has_aux``. ``vjp_fn(cotangent)``
+        (one cotangent per output, each of its output's shape) returns the tuple
+        ``cotangent^T J``, one per primal; it may be called again.
+
+    Raises:
+        TypeError: Without primals, or when ``vjp_fn`` gets the wrong number of cotangents.
+        ShapeError: When a cotangent's shape differs from its output's.
+    """
     if not primals:
         raise TypeError("vjp: needs at least one primal")
     out, aux, prims, nested = _call(f, primals, tuple(range(len(primals))), has_aux, "vjp")
@@ -234,8 +291,25 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 
 def jacrev(f: Callable, argnums: Argnums = 0) -> Callable:
-    """``f``'s Jacobian by reverse mode (one vjp per output element): of shape
-    ``output.shape + input.shape``, as tuples where ``f`` returns or ``argnums`` is one."""
+    """Transform ``f`` into a function that returns its Jacobian, by reverse mode.
+
+    One vector-Jacobian product per output element: the better choice when outputs are fewer
+    than inputs.
+
+    Args:
+        f: A function of tensors returning a Tensor or a tuple of Tensors.
+        argnums: The position of the argument to differentiate with respect to, or a tuple
+            of positions (then one result per position, in a tuple).
+
+    Returns:
+        A function returning the Jacobian, of shape ``output.shape + input.shape``; nested
+        tuples (outputs, then arguments) where ``f`` returns or ``argnums`` is a tuple.
+
+    Raises:
+        TypeError: For a bad ``argnums``, or when ``f`` returns something other than Tensors.
+        ValueError: When ``argnums`` is out of range or repeats an argument.
+        DTypeError: When a differentiated argument is not a float or complex tensor.
+    """
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums, arg_single = _argnums(argnums, len(args), "jacrev")
         out, _, prims, nested = _call(f, args, nums, False, "jacrev", kwargs)
@@ -257,8 +331,23 @@ def _linear_vjp(outs: tuple[Tensor, ...], prims: tuple[Tensor, ...]) -> tuple[li
 
 
 def jvp(f: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:
-    """``(f(*primals), J tangents)``: the output and its directional derivative (a tuple of
-    primals, or a single one; the jvp has the output's structure)."""
+    """Evaluate ``f`` and its directional derivative (Jacobian-vector product).
+
+    Computed by the double-vjp construction, about twice the cost of a reverse pass.
+
+    Args:
+        f: A function of tensors returning a Tensor or a tuple of Tensors.
+        primals: The argument, or a tuple of arguments, to evaluate ``f`` at.
+        tangents: The direction: one tensor per primal, of its shape (a tuple when
+            ``primals`` is one).
+
+    Returns:
+        ``(f(*primals), J tangents)``; the second has the output's structure.
+
+    Raises:
+        TypeError: When primals and tangents do not match in number.
+        ShapeError: When a tangent's shape differs from its primal's.
+    """
     primals, tangents, _ = _primals(primals, tangents, "jvp")
     out, _, prims, nested = _call(f, primals, tuple(range(len(primals))), False, "jvp")
     outs, out_single = _outputs(out, "jvp")
@@ -269,8 +358,25 @@ def jvp(f: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:
 
 
 def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
-    """``f``'s Jacobian by forward mode (one jvp per input element, by double vjp): of shape
-    ``output.shape + input.shape``, as tuples where ``f`` returns or ``argnums`` is one."""
+    """Transform ``f`` into a function that returns its Jacobian, by forward mode.
+
+    One Jacobian-vector product per input element (by double vjp): the better choice when
+    inputs are fewer than outputs.
+
+    Args:
+        f: A function of tensors returning a Tensor or a tuple of Tensors.
+        argnums: The position of the argument to differentiate with respect to, or a tuple
+            of positions (then one result per position, in a tuple).
+
+    Returns:
+        A function returning the Jacobian, of shape ``output.shape + input.shape``; nested
+        tuples (outputs, then arguments) where ``f`` returns or ``argnums`` is a tuple.
+
+    Raises:
+        TypeError: For a bad ``argnums``, or when ``f`` returns something other than Tensors.
+        ValueError: When ``argnums`` is out of range or repeats an argument.
+        DTypeError: When a differentiated argument is not a float or complex tensor.
+    """
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums, arg_single = _argnums(argnums, len(args), "jacfwd")
         out, _, prims, nested = _call(f, args, nums, False, "jacfwd", kwargs)
@@ -286,7 +392,20 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
 
 
 def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "reverse") -> Callable:
-    """``jacrev(f, argnums)``, or ``jacfwd`` with ``mode="forward"``."""
+    """Transform ``f`` into a function that returns its Jacobian (``torch.func.jacobian``).
+
+    Args:
+        f: A function of tensors returning a Tensor or a tuple of Tensors.
+        argnums: The position of the argument to differentiate with respect to, or a tuple
+            of positions (then one result per position, in a tuple).
+        mode: ``"reverse"`` (``jacrev()``) or ``"forward"`` (``jacfwd()``).
+
+    Returns:
+        The Jacobian function.
+
+    Raises:
+        ValueError: For another ``mode``.
+    """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"jacobian: mode must be 'reverse' or 'forward', not {mode!r}")
     return (jacrev if mode == "reverse" else jacfwd)(f, argnums)
@@ -294,14 +413,40 @@ def jacobian(f: Callable, argnums: Argnums = 0, mode: str = "reverse") -> Callab
 
 # -- second order ----------------------------------------------------------------------------
 def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
-    """The Hessian of scalar ``f``, ``jacfwd(jacrev(f))``: of shape ``x.shape + x.shape``
-    (``H[i][j]`` for a tuple of ``argnums``)."""
+    """Transform a scalar ``f`` into a function that returns its Hessian.
+
+    ``jacfwd(jacrev(f, argnums), argnums)``.
+
+    Args:
+        f: A function of tensors returning a scalar Tensor.
+        argnums: The position of the argument to differentiate with respect to, or a tuple
+            of positions (then one result per position, in a tuple).
+
+    Returns:
+        A function returning the Hessian, of shape ``x.shape + x.shape``; ``H[i][j]``
+        (nested tuples) for a tuple of ``argnums``.
+    """
     return jacfwd(jacrev(f, argnums), argnums)
 
 
 def hvp(f: Callable, primals: Any, tangents: Any) -> tuple[Any, Any]:
-    """``(f(*primals), H tangents)`` for scalar ``f``, by reverse over reverse: one gradient
-    with ``create_graph`` and one more vjp, never the Hessian itself."""
+    """Evaluate a scalar ``f`` and its Hessian-vector product.
+
+    Reverse over reverse: one gradient with ``create_graph`` and one more vjp; the Hessian
+    itself is never formed.
+
+    Args:
+        f: A function of tensors returning a scalar Tensor.
+        primals: The argument, or a tuple of arguments, to evaluate ``f`` at.
+        tangents: The vector: one tensor per primal, of its shape.
+
+    Returns:
+        ``(f(*primals), H tangents)``; the second has the primals' structure.
+
+    Raises:
+        ShapeError: When ``f`` does not return a scalar, or a tangent's shape differs from
+            its primal's.
+    """
     primals, tangents, single = _primals(primals, tangents, "hvp")
     out, _, prims, nested = _call(f, primals, tuple(range(len(primals))), False, "hvp")
     out = _scalar(out, "hvp")

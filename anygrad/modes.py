@@ -14,6 +14,13 @@ from typing import Any, NamedTuple
 
 
 class Mode(NamedTuple):
+    """The execution mode of a context: whether ops record a graph and whether they defer.
+
+    Attributes:
+        grad: Record the graph for ``backward()`` (False inside ``no_grad``).
+        lazy: Defer execution until ``realize()`` (True inside ``lazy``).
+    """
+
     grad: bool = True   # record the graph for backward
     lazy: bool = False  # defer execution until realize()
 
@@ -60,9 +67,11 @@ class enable_grad(_ModeBlock):
 
 
 class lazy(_ModeBlock):
-    """Defer ops inside the block: each returns at once a tensor whose shape and dtype are known,
-    computed when its value is needed (``realize()``, ``.numpy()``, ``backward()``, ...).
-    Also a decorator. ``anygrad.lazy()`` is this block."""
+    """Defer ops inside the block (also a decorator); ``anygrad.lazy()`` is this block.
+
+    Each op returns at once a tensor whose shape, dtype and device are known, computed when
+    its value is needed (``realize()``, ``.numpy()``, ``.item()``, ``backward()``, ...).
+    """
 
     _changes = {"lazy": True}
 
@@ -84,25 +93,56 @@ def _is_lazy_name(name: str) -> bool:
 
 
 def set_mode(name: str) -> None:
-    """Switch this context (thread, task) to ``"lazy"`` or ``"eager"`` execution."""
+    """Switch this context (thread, async task) to lazy or eager execution until changed.
+
+    Args:
+        name: ``"lazy"`` or ``"eager"``.
+
+    Raises:
+        ValueError: For any other name.
+    """
     MODE.set(MODE.get()._replace(lazy=_is_lazy_name(name)))
 
 
 def mode(name: str) -> _ModeBlock:
-    """A block (or decorator) running in ``"lazy"`` or ``"eager"`` mode."""
+    """A ``with`` block (or decorator) that runs in lazy or eager mode.
+
+    Args:
+        name: ``"lazy"`` or ``"eager"``.
+
+    Returns:
+        ``lazy()`` or ``eager()``.
+
+    Raises:
+        ValueError: For any other name.
+    """
     return lazy() if _is_lazy_name(name) else eager()
 
 
 def is_lazy() -> bool:
-    """Whether ops are deferred here (inside ``lazy()`` or after ``set_mode("lazy")``)."""
+    """Tell whether ops are deferred here.
+
+    Returns:
+        True inside ``lazy()`` or after ``set_mode("lazy")`` in this context.
+    """
     return MODE.get().lazy
 
 
 def set_grad_enabled(enabled: bool) -> None:
+    """Turn gradient recording on or off in this context (thread, async task) until changed.
+
+    Args:
+        enabled: Record the graph for backward (True) or not (False).
+    """
     MODE.set(MODE.get()._replace(grad=bool(enabled)))
 
 
 def is_grad_enabled() -> bool:
+    """Tell whether ops record the graph for backward here.
+
+    Returns:
+        False inside ``no_grad()`` or after ``set_grad_enabled(False)``, else True.
+    """
     return MODE.get().grad
 
 
@@ -112,19 +152,45 @@ def default_device_name() -> Any:
 
 
 def get_default_device() -> Any:
+    """The device new tensors go to when none is given.
+
+    Returns:
+        The ``Device`` set by ``set_default_device`` or ``default_device`` in this context,
+        else the ``ANYGRAD_DEVICE`` environment variable's, else ``cpu``.
+
+    Raises:
+        DeviceError: When ``ANYGRAD_DEVICE`` names no device.
+    """
     from .backends import parse
     return parse(_DEVICE.get())
 
 
 def set_default_device(device: Any) -> None:
-    """Make ``device`` the default for new tensors in this context (thread, task)."""
+    """Make a device the default for new tensors in this context (thread, async task).
+
+    Args:
+        device: A device name (``"cpu"``, ``"cuda:1"``, ...) or ``Device``.
+
+    Raises:
+        DeviceError: When ``device`` names no device.
+    """
     from .backends import parse
     _DEVICE.set(parse(device))
 
 
 @contextlib.contextmanager
 def default_device(device: Any) -> Iterator[Any]:
-    """Make ``device`` the default for new tensors inside the block."""
+    """Make a device the default for new tensors inside a ``with`` block.
+
+    Args:
+        device: A device name (``"cpu"``, ``"cuda:1"``, ...) or ``Device``.
+
+    Yields:
+        The ``Device``.
+
+    Raises:
+        DeviceError: When ``device`` names no device.
+    """
     from .backends import parse
     token = _DEVICE.set(parse(device))
     try:

@@ -6,7 +6,7 @@ docs/nn.md). ``save`` writes a temporary file beside the target and renames it o
 target only when complete, so a crash mid-save leaves the old file intact; the next save into
 that folder removes temporary files whose writer died. ``load`` checks the whole archive
 (zip structure, CRCs, ``.npy`` headers, sizes, index) before NumPy reads an array, and
-raises :class:`~anygrad.errors.CheckpointError` saying what is wrong with a file it refuses.
+raises ``anygrad.errors.CheckpointError`` saying what is wrong with a file it refuses.
 """
 
 from __future__ import annotations
@@ -58,14 +58,16 @@ class CheckpointTypeError(CheckpointError, TypeError):
 
 
 class _BadMember(Exception):
-    """An archive member that is not an array :func:`save` could have written."""
+    """An archive member that is not an array ``save()`` could have written."""
 
 
 # -- save ---------------------------------------------------------------------------------
 
 def _encode(obj: Any, arrays: dict[str, Any], path: str, open_: dict[int, str]) -> Any:
     """The index node of ``obj`` (at key path ``path``); its arrays go into ``arrays``.
-    ``open_`` maps the containers being encoded (``path``'s ancestors) to their paths."""
+
+    ``open_`` maps the containers being encoded (``path``'s ancestors) to their paths.
+    """
     if isinstance(obj, Tensor):
         name = f"t{len(arrays)}"
         array = obj.numpy()
@@ -101,8 +103,11 @@ def _encode(obj: Any, arrays: dict[str, Any], path: str, open_: dict[int, str]) 
 
 
 def _create_temp(directory: str, base: str) -> tuple[int, str]:
-    """A new temporary file in ``directory`` (mode from the umask, as ``open(path, "w")``
-    gives), locked for as long as the descriptor stays open so no other save removes it."""
+    """A new temporary file in ``directory``, locked while its descriptor stays open.
+
+    Its mode comes from the umask, as ``open(path, "w")`` gives; the lock keeps other saves
+    from removing it.
+    """
     while True:
         tmp = os.path.join(directory, f".{base[:100]}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
@@ -121,8 +126,10 @@ def _create_temp(directory: str, base: str) -> tuple[int, str]:
 
 
 def _remove_orphans(directory: str) -> None:
-    """Delete the temporary files of saves into ``directory`` that died (killed, preempted):
-    POSIX: those nobody holds locked; elsewhere: old ones, if no process has them open."""
+    """Delete the temporary files of saves into ``directory`` that died (killed, preempted).
+
+    POSIX: those nobody holds locked; elsewhere: old ones, if no process has them open.
+    """
     try:
         with os.scandir(directory) as entries:
             orphans = [e.path for e in entries
@@ -163,9 +170,25 @@ def _fspath(path: Any, op: str) -> str | bytes:
 
 
 def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` (a tensor, or dicts/lists/tuples of tensors and plain values, such as a
-    ``state_dict``) to ``path``, atomically. A symlink at ``path`` stays a link: its target
-    is written. The file gets the mode the umask gives."""
+    """Write a tensor, or a structure of tensors and plain values, to a checkpoint file.
+
+    The file is an ``.npz`` archive (one ``.npy`` member per tensor and a JSON index), never
+    a pickle. It is written atomically: a temporary file in the same folder, fsynced, then
+    renamed over ``path``, so a crash leaves the old file intact. A symlink at ``path`` stays
+    a link (its target is written); the file gets the mode the umask gives.
+
+    Args:
+        obj: A Tensor, a number, a string, None, or dicts (str or int keys), lists and
+            tuples of them, such as ``{"model": m.state_dict(), "opt": o.state_dict()}``.
+        path: The file to write.
+
+    Raises:
+        CheckpointError: For a reference cycle or nesting deeper than 100, naming the key
+            path (``obj['opt']['state']``).
+        CheckpointTypeError: For a value of another type (also a ``TypeError``).
+        TypeError: When ``path`` is not a path.
+        OSError: When the file cannot be written.
+    """
     target = os.path.realpath(_fspath(path, "save"))
     arrays: dict[str, Any] = {}
     index = json.dumps({"format": _FORMAT, "version": _VERSION,
@@ -225,8 +248,10 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
 
 
 def _npy_header(stream: IO[bytes]) -> tuple[str, tuple[int, ...], int]:
-    """Descr, shape and total size in bytes of the ``.npy`` array ``stream`` starts with;
-    _BadMember if it is not one a tensor could have been saved as."""
+    """Descr, shape and total size in bytes of the ``.npy`` array ``stream`` starts with.
+
+    Raises _BadMember if it is not one a tensor could have been saved as.
+    """
     head = _read_exact(stream, 8)
     if not head.startswith(_NPY_MAGIC):
         raise _BadMember("is not a .npy array")
@@ -256,8 +281,10 @@ def _npy_header(stream: IO[bytes]) -> tuple[str, tuple[int, ...], int]:
 
 
 def _check_archive(f: IO[bytes], file: str) -> None:
-    """Check that ``f`` is a complete, undamaged npz as :func:`save` writes one: every
-    member read to its end (so its CRC is checked), its ``.npy`` header checked."""
+    """Check that ``f`` is a complete, undamaged npz as ``save()`` writes one.
+
+    Every member is read to its end (so its CRC is checked) and its ``.npy`` header checked.
+    """
     try:
         archive = zipfile.ZipFile(f)
     except _ZIP_ERRORS as exc:
@@ -386,9 +413,24 @@ def _decode(node: dict[str, Any], arrays: dict[str, Any], device: Any) -> Any:
 
 
 def load(path: str | os.PathLike, device: Any = None) -> Any:
-    """Read what :func:`save` wrote. Tensors go to ``device``, or by default to the device
-    they were saved from. Nothing in the file is executed; a file that is not an intact
-    checkpoint raises :class:`~anygrad.errors.CheckpointError` saying what is wrong."""
+    """Read a checkpoint that ``save()`` wrote.
+
+    The whole file is checked before any array is read, and nothing in it is executed
+    (pickle is never enabled).
+
+    Args:
+        path: The file to read.
+        device: Where tensors go; by default the device each was saved from.
+
+    Returns:
+        What was saved: tensors (with their dtype and ``requires_grad``), plain values,
+        dicts, lists and tuples, in their saved order.
+
+    Raises:
+        CheckpointError: When the file is not an intact anygrad checkpoint (empty,
+            truncated, damaged, a pickle, another program's archive), saying what is wrong.
+        OSError: When the file cannot be read.
+    """
     file = _fspath(path, "load")
     with open(file, "rb") as f:  # one open file: a concurrent save cannot swap it midway
         _check_archive(f, file)

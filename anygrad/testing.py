@@ -16,8 +16,9 @@ from .modes import no_grad
 
 
 def _host(x: Any) -> Any:
-    """``x`` (a Tensor, a backend's array, a NumPy array, a number or a list) as a float64 (or
-    complex128) host array, without importing an array library here.
+    """``x`` as a float64 (or complex128) host array, without importing an array library.
+
+    ``x`` may be a Tensor, a backend's array, a NumPy array, a number or a list.
     """
     if not isinstance(x, Tensor):
         x = Tensor(x, requires_grad=False)
@@ -35,11 +36,22 @@ def _describe(x: Any) -> str:
 
 def assert_allclose(actual: Any, desired: Any, rtol: float = 1e-7, atol: float = 0.0,
                     err_msg: str = "") -> None:
-    """Raise AssertionError unless ``|actual - desired| <= atol + rtol * |desired|``
-    elementwise (NaNs equal where both have them), after broadcasting equal shapes only.
+    """Assert that two arrays are equal to within a tolerance, elementwise.
 
-    Either side may be a Tensor on any backend and device, a backend array, a NumPy array or
-    a number; the failure names both sides' dtypes, shapes and devices and the worst element.
+    Checks ``|actual - desired| <= atol + rtol * |desired|`` (NaNs equal where both have
+    them) in float64 on the host; the shapes must be equal (no broadcasting).
+
+    Args:
+        actual: A Tensor on any backend and device, a backend array, a NumPy array, a number
+            or a list.
+        desired: The same kinds of value.
+        rtol: The relative tolerance.
+        atol: The absolute tolerance.
+        err_msg: Text to add to the failure message.
+
+    Raises:
+        AssertionError: When the shapes differ or an element is out of tolerance; the
+            message names both sides' dtypes, shapes and devices and the worst element.
     """
     a, d = _host(actual), _host(desired)
     head = f"assert_allclose: {_describe(actual)} vs {_describe(desired)}"
@@ -84,9 +96,7 @@ def _rel(err: float, ref: Any) -> float:
 
 
 def _weights(shape: tuple, seed: int) -> Any:
-    """A fixed, sign-mixed float64 host array of ``shape`` without ties: every element
-    counts.
-    """
+    """A fixed, sign-mixed float64 host array of ``shape`` without ties (every element counts)."""
     size = 1
     for n in shape:
         size *= n
@@ -97,10 +107,19 @@ def _weights(shape: tuple, seed: int) -> Any:
 
 def numerical_grad(fn: Callable[..., Tensor], inputs: Sequence[Tensor], weight: Any,
                    eps: float = 1e-6) -> list[Any]:
-    """Central-difference gradients of ``sum(weight * fn(*inputs))`` as host arrays.
+    """Central-difference gradients of ``sum(weight * fn(*inputs))``.
 
     Each perturbed input is rebuilt on its own device from a host copy, so this works on
     every backend (and needs no array library here).
+
+    Args:
+        fn: A function of the inputs returning a Tensor.
+        inputs: The tensors to perturb, every one of them.
+        weight: A host array of ``fn``'s output shape that weights its elements.
+        eps: The step of the central difference.
+
+    Returns:
+        One float64 host array per input, of its shape.
     """
     def scalar(*args: Tensor) -> float:
         return float((fn(*args).numpy().astype("float64") * weight).sum())
@@ -194,8 +213,9 @@ def _check_like(name: str, k: int, g: Tensor, x: Tensor) -> None:
 
 
 def _on_host(name: str, which: list, grads: Any, inputs: Sequence[Tensor]) -> list:
-    """Each analytic gradient (zeros for None) as float64 host data, checked to keep its
-    input's shape, dtype and device.
+    """Each analytic gradient (zeros for None) as float64 host data.
+
+    Each is checked to keep its input's shape, dtype and device.
     """
     got = []
     for k, g in zip(which, grads, strict=True):
@@ -210,14 +230,31 @@ def _on_host(name: str, which: list, grads: Any, inputs: Sequence[Tensor]) -> li
 def gradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, eps: float = 1e-6,
               atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
               seed: int = 0) -> bool:
-    """Check ``f``'s gradients with respect to its float64 inputs that require grad against
-    central differences. ``inputs``: a sequence (``gradcheck(f, [x, y])``) or the first of
-    them (``gradcheck(f, x, y)``); others are passed to ``f`` unchanged.
+    """Check ``f``'s gradients against central differences.
 
-    The output is weighted by a fixed sign-mixed array so every element counts; each gradient
-    must keep its input's shape, dtype and device. A failure names the worst element (input,
-    element index, analytic and numerical values, errors): AssertionError, or False when
-    ``raise_exception`` is False. Works on every backend. Sets no ``.grad``.
+    The gradients with respect to the inputs that require grad are compared; the
+    output is weighted by a fixed sign-mixed array so every element counts, and each gradient
+    must keep its input's shape, dtype and device. Works on every backend; sets no ``.grad``.
+
+    Args:
+        f: A function of the inputs returning a Tensor.
+        inputs: A sequence of inputs (``gradcheck(f, [x, y])``), or the first of them
+            (``gradcheck(f, x, y)``); inputs that are not tensors requiring grad are passed
+            to ``f`` unchanged (float64 inputs give the most precise check).
+        *more: The further inputs, in the second form.
+        eps: The step of the central difference.
+        atol: The absolute tolerance.
+        rtol: The relative tolerance.
+        raise_exception: Raise on a mismatch (True) or return False.
+        seed: Chooses the fixed output weights.
+
+    Returns:
+        True when every gradient matches (False on a mismatch without ``raise_exception``).
+
+    Raises:
+        AssertionError: On a mismatch, naming the worst element (input, element index,
+            analytic and numerical values, errors), when ``raise_exception`` is True.
+        GraphError: When no input is a tensor that requires grad.
     """
     inputs = _split(inputs, more)
     which = _differentiable(inputs, "gradcheck")
@@ -234,11 +271,30 @@ def gradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, eps: float = 1e
 def gradgradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, grad_outputs: Any = None,
                   eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
                   raise_exception: bool = True, seed: int = 0) -> bool:
-    """Check ``f``'s second derivatives: the gradient of ``sum(v * grad)`` (``grad``: the
-    first-order gradients of ``sum(grad_outputs * f(*inputs))``, taken with
-    ``create_graph=True``; ``v``: fixed sign-mixed weights) against central differences of
-    the first-order gradients. ``grad_outputs`` defaults to fixed sign-mixed weights. Reports
-    as :func:`gradcheck`.
+    """Check ``f``'s second derivatives against central differences of its first.
+
+    The gradient of ``sum(v * grad)`` is compared, where ``grad`` are the first-order
+    gradients of ``sum(grad_outputs * f(*inputs))``, taken with ``create_graph=True``, and
+    ``v`` fixed sign-mixed weights.
+
+    Args:
+        f: A function of the inputs returning a Tensor.
+        inputs: A sequence of inputs, or the first of them (as in ``gradcheck()``).
+        *more: The further inputs, in the second form.
+        grad_outputs: The weights of ``f``'s output (default: fixed sign-mixed weights).
+        eps: The step of the central difference.
+        atol: The absolute tolerance.
+        rtol: The relative tolerance.
+        raise_exception: Raise on a mismatch (True) or return False.
+        seed: Chooses the fixed weights.
+
+    Returns:
+        True when every second derivative matches (False on a mismatch without
+        ``raise_exception``).
+
+    Raises:
+        AssertionError: On a mismatch, when ``raise_exception`` is True.
+        GraphError: When no input is a tensor that requires grad.
     """
     inputs = _split(inputs, more)
     which = _differentiable(inputs, "gradgradcheck")
@@ -277,5 +333,14 @@ def gradgradcheck(f: Callable[..., Tensor], inputs: Any, *more: Any, grad_output
 
 
 def check_gradients(fn: Callable[..., Tensor], *inputs: Tensor, **kwargs: Any) -> bool:
-    """:func:`gradcheck` under its older name."""
+    """Check gradients: ``gradcheck()`` under its older name.
+
+    Args:
+        fn: A function of the inputs returning a Tensor.
+        *inputs: The inputs.
+        **kwargs: ``gradcheck()``'s options.
+
+    Returns:
+        ``gradcheck()``'s result.
+    """
     return gradcheck(fn, *inputs, **kwargs)

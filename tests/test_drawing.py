@@ -205,3 +205,129 @@ def test_leaves_from_creation_functions_are_drawn_in_their_group():
         w = ag.zeros(3, requires_grad=True)
     b = ag.ones(3, requires_grad=True)
     assert w.group[0] == "init" and b.group is None
+
+
+def node_labels(source: str) -> dict[str, str]:
+    """DOT node name -> its label (escaped newlines as real ones)."""
+    return {name: label.replace("\\n", "\n")
+            for name, label in re.findall(r'^\s*(\w+) \[[^\]]*label="([^"]*)"', source, re.M)}
+
+
+def node_named(labels: dict[str, str], label: str) -> str:
+    """The DOT name of the one node whose label starts with the tensor label ``label``."""
+    (name,) = [n for n, text in labels.items() if text.startswith(label + "\n")]
+    return name
+
+
+def test_nodes_have_short_names_in_a_stable_order():
+    x = ag.Tensor([1.0, 2.0], label="x")
+    first = ag.graph(ag.exp(x).sum()).source
+    assert first == ag.graph(ag.exp(x).sum()).source  # the same graph draws the same text
+    assert re.findall(r"^\s*(\w+) \[", first, re.M) == ["t0", "t0_op", "t1", "t1_op", "t2"]
+    assert node_named(node_labels(first), "x") == "t2"
+
+
+def test_show_grads_puts_gradient_shapes_and_norms_on_the_nodes(backend):
+    x = backend.tensor([3.0, 4.0, 12.0], requires_grad=False)
+    w = backend.tensor([1.0, 2.0, 3.0], label="w")
+    b = backend.tensor(np.ones((2, 3)), label="b")
+    h = x * w + b
+    h.retain_grad()
+    loss = (h * 2.0).sum()
+    before = node_labels(ag.graph(loss, show_grads=True).source)
+    assert not any("grad" in label for label in before.values())  # nothing to show yet
+    loss.backward(retain_graph=True)
+    labels = node_labels(ag.graph(loss, show_grads=True).source).values()
+    (w_label,) = [s for s in labels if s.startswith("w\n")]
+    (b_label,) = [s for s in labels if s.startswith("b\n")]
+    (h_label,) = [s for s in labels if "grad" in s and not s.startswith(("w\n", "b\n"))]
+    # dloss/dw = 2 * 2 * x (w is broadcast over b's 2 rows): norm 4 * 13 = 52
+    assert w_label.endswith("grad float64 [3]\nnorm 52")
+    assert b_label.endswith(f"grad float64 [2, 3]\nnorm {np.sqrt(6 * 4):.4g}")
+    assert h_label.endswith(f"grad float64 [2, 3]\nnorm {np.sqrt(6 * 4):.4g}")
+    assert sum("grad" in s for s in labels) == 3  # the constants and the loss have none
+    plain = node_labels(ag.graph(loss).source).values()
+    assert not any("grad" in s for s in plain)  # only when asked
+
+
+def test_show_grads_keeps_the_gradient_dtype_and_changes_nothing():
+    w = ag.Tensor(np.array([[1.0, -2.0]], dtype=np.float32), label="w")
+    loss = ag.sum(w * w)
+    loss.backward()  # the graph is freed: w is no longer reached from loss
+    assert "grad float" not in ag.graph(loss, show_grads=True).source
+    labels = node_labels(ag.graph(w, show_grads=True).source)
+    (label,) = labels.values()
+    assert label == f"w\nfloat32 [1, 2]\ngrad float32 [1, 2]\nnorm {np.sqrt(20):.4g}"
+    np.testing.assert_array_equal(w.grad.numpy(), [[2.0, -4.0]])  # untouched
+
+
+def test_collapse_draws_each_compound_op_call_as_one_box(backend):
+    w = backend.tensor(np.ones((3, 2)), label="weights")
+    x = backend.tensor(np.arange(6.0).reshape(2, 3), requires_grad=False)
+    h = x @ w
+    y = softmax(h)
+    y2 = y * 2
+    z = softmax(y2)
+    for t, name in ((h, "h"), (y, "y"), (y2, "y2"), (z, "z")):
+        t.label = name
+    source = ag.graph(z, collapse=True).source
+    labels = node_labels(source)
+    hn, yn, y2n, zn = (node_named(labels, name) for name in ("h", "y", "y2", "z"))
+    boxes = [name for name, label in labels.items() if label == "softmax\n5 ops"]
+    assert len(boxes) == 2 and "subgraph" not in source
+    ops = sorted(label for name, label in labels.items() if name.endswith("_op"))
+    assert ops == ["matmul", "multiply"]  # the five ops of each call are inside its box
+    edges = set(re.findall(r"^\s*(\w+) -> (\w+);", source, re.M))
+    into = {box: {a for a, b in edges if b == box} for box in boxes}
+    out_of = {box: {b for a, b in edges if a == box} for box in boxes}
+    first, second = sorted(boxes, key=lambda g: len(out_of[g] & {zn}))
+    assert out_of[second] == {zn}  # the second call returns z
+    assert into[first] == {hn} and into[second] == {y2n}
+    assert out_of[first] == {yn}  # the first call gives y, which multiply reads
+    assert (yn, f"{y2n}_op") in edges
+    assert len(source.splitlines()) < len(ag.graph(z).source.splitlines())
+
+
+def test_collapse_boxes_the_outermost_group_with_what_it_made():
+    x = ag.Tensor([1.0, 2.0], label="x")
+    with ag.graph_group("block"):
+        scale = ag.Tensor([3.0, 4.0], label="scale")  # a leaf made (and used) inside
+        with ag.graph_group("inner"):
+            a = ag.exp(x * scale)
+        b = a + x
+    b.label = "b"
+    loss = b.sum()
+    source = ag.graph(loss, collapse=True).source
+    labels = node_labels(source)
+    assert sorted(labels.values()) == sorted([
+        "block\n3 ops", "x\nfloat64 [2]", "b\nfloat64 [2]", "float64 []", "sum"])
+    edges = set(re.findall(r"^\s*(\w+) -> (\w+);", source, re.M))
+    (box,) = [n for n, s in labels.items() if s.startswith("block")]
+    x, b = node_named(labels, "x"), node_named(labels, "b")
+    (out,) = [n for n, s in labels.items() if s == "float64 []"]
+    assert edges == {(x, box), (box, b), (b, f"{out}_op"), (f"{out}_op", out)}
+    assert "scale" not in source and "inner" not in source
+
+
+@ag.compound_op
+def scaled_softmax(z, temperature):
+    return softmax(z / temperature) * 2.0
+
+
+def test_collapse_draws_constant_tensors_a_box_reads_and_a_result_that_is_the_root():
+    c = ag.Tensor(np.full((2, 2), 5.0), requires_grad=False)
+    w = ag.Tensor(np.eye(2), label="w")
+    out = scaled_softmax(w, c)
+    out.label = "out"
+    source = ag.graph(out, collapse=True, show_grads=True).source
+    labels = node_labels(source)
+    edges = set(re.findall(r"^\s*(\w+) -> (\w+);", source, re.M))
+    (box,) = [n for n, s in labels.items() if s == "scaled_softmax\n7 ops"]
+    w_node, out_node, const = node_named(labels, "w"), node_named(labels, "out"), f"{box}_c0"
+    assert edges == {(w_node, box), (box, out_node), (const, box)}
+    assert labels[const] == "float64 [2, 2]"  # c, read inside the box: drawn grey
+    assert "2.0" not in source and len(labels) == 4  # numbers stay inside the box
+    with ag.lazy():  # deferred graphs collapse too, without computing
+        deferred = scaled_softmax(w, 3.0)
+        labels = node_labels(ag.graph(deferred, collapse=True).source)
+        assert "scaled_softmax\n7 ops" in labels.values() and pending(deferred)

@@ -10,8 +10,15 @@ from .module import Module
 
 
 class Sequential(Module):
-    """Modules applied one after another: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``
-    or ``Sequential(OrderedDict(name=module, ...))``."""
+    """Modules applied one after another.
+
+    ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))`` names its parts ``0``, ``1``, ``2``
+    (the state-dict keys ``0.weight``, ... PyTorch gives);
+    ``Sequential(OrderedDict(name=module, ...))`` names them.
+
+    Args:
+        *modules: The modules in order, or one mapping from names to modules.
+    """
 
     def __init__(self, *modules: Module | Mapping[str, Module]):
         super().__init__()
@@ -23,6 +30,14 @@ class Sequential(Module):
                 self.add_module(str(i), m)  # type: ignore[arg-type]
 
     def forward(self, x: Any) -> Any:
+        """Apply each module to the previous one's output.
+
+        Args:
+            x: The first module's input.
+
+        Returns:
+            The last module's output.
+        """
         for m in self._modules.values():
             x = m(x)
         return x
@@ -40,12 +55,24 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Add a module at the end.
+
+        Args:
+            module: The module.
+
+        Returns:
+            The container itself.
+        """
         self.add_module(str(len(self._modules)), module)
         return self
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters the parent module finds."""
+    """A list of modules whose parameters the parent module finds.
+
+    Args:
+        modules: The initial modules.
+    """
 
     def __init__(self, modules: Iterable[Module] = ()):
         super().__init__()
@@ -53,10 +80,26 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module: Module) -> ModuleList:
+        """Add a module at the end.
+
+        Args:
+            module: The module.
+
+        Returns:
+            The list itself.
+        """
         self.add_module(str(len(self._modules)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add modules at the end.
+
+        Args:
+            modules: The modules, in order.
+
+        Returns:
+            The list itself.
+        """
         for m in modules:
             self.append(m)
         return self
@@ -75,7 +118,11 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters the parent module finds."""
+    """A dict of modules whose parameters the parent module finds.
+
+    Args:
+        modules: The initial modules by name.
+    """
 
     def __init__(self, modules: Mapping[str, Module] | None = None):
         super().__init__()
@@ -98,10 +145,13 @@ class ModuleDict(Module):
         return iter(self._modules)
 
     def keys(self) -> Any:
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self) -> Any:
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self) -> Any:
+        """The ``(name, module)`` pairs, in insertion order."""
         return self._modules.items()

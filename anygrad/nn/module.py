@@ -1,6 +1,6 @@
 """``Module``: a layer or a model, holding Parameters, buffers and sub-modules by attribute.
 
-Assigning a :class:`Parameter`, a Module, or (after :meth:`Module.register_buffer`) a buffer
+Assigning a ``Parameter``, a Module, or (after ``Module.register_buffer()``) a buffer
 to an attribute registers it under that name, so ``parameters()``, ``state_dict()`` and
 ``to()`` find everything without being told. A plain Tensor is not registered (PyTorch's
 rule); a plain leaf Tensor that requires grad warns, once per class and attribute. Names
@@ -23,7 +23,15 @@ from ._validate import convert_like
 
 
 class Parameter(Tensor):
-    """A Tensor that a Module learns: found by ``Module.parameters()``, requires grad."""
+    """A Tensor that a Module learns: found by ``Module.parameters()``; requires grad.
+
+    Args:
+        data: The initial values (a Tensor, any library's array, or Python data); shared,
+            not copied, where possible.
+        requires_grad: Whether the optimizer should learn it.
+        device: The device (default: the data's, or the default device).
+        dtype: The dtype (default: the data's).
+    """
 
     def __init__(self, data: Any, requires_grad: bool = True, *, device: Any = None,
                  dtype: Any = None):
@@ -60,9 +68,11 @@ _WARNED: weakref.WeakKeyDictionary[type, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _warn_plain_tensor(module: Module, name: str, value: Tensor) -> None:
-    """Warn (once per class and attribute) that a plain leaf Tensor that requires grad, assigned
-    to a user's module, is not a parameter. anygrad's own modules are exempt (a loss's
-    ``weight`` is deliberately plain)."""
+    """Warn once per class and attribute that a plain leaf Tensor is not a parameter.
+
+    It warns for a leaf that requires grad assigned to a user's module; anygrad's own modules
+    are exempt (a loss's ``weight`` is deliberately plain).
+    """
     cls = type(module)
     if not value.requires_grad or not value.is_leaf or (
             cls is not Module and cls.__module__.startswith("anygrad.")):
@@ -78,8 +88,17 @@ def _warn_plain_tensor(module: Module, name: str, value: Tensor) -> None:
 
 
 class Module:
-    """Base class of layers and models: subclass it, assign parts in ``__init__``, write
-    ``forward``; call the module to run it."""
+    """Base class of layers and models (PyTorch's ``nn.Module``).
+
+    Subclass it, call ``super().__init__()``, assign parts in ``__init__`` and write
+    ``forward``; call the module to run it. Assigning an ``nn.Parameter``, a ``Module`` or a
+    registered buffer to an attribute registers it; a plain leaf Tensor that requires grad
+    warns that it is not a parameter.
+
+    Attributes:
+        training: Whether the module is in training mode (``train()``) or evaluation mode
+            (``eval()``).
+    """
 
     training: bool
 
@@ -122,43 +141,86 @@ class Module:
         object.__delattr__(self, name)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        """Keep ``tensor`` as state that is not learnt (``running_mean``): moved by ``to()``,
-        saved in ``state_dict()`` unless ``persistent=False``."""
+        """Keep a tensor as state that is not learnt (``running_mean``).
+
+        A buffer is moved by ``to()`` and saved in ``state_dict()`` unless not persistent.
+
+        Args:
+            name: The attribute name.
+            tensor: The tensor, or None for a slot filled later.
+            persistent: Whether ``state_dict()`` includes it.
+        """
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register a parameter under a name (what assigning an ``nn.Parameter`` does).
+
+        Args:
+            name: The attribute name.
+            param: The parameter, or None for a slot filled later.
+        """
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register a sub-module under a name (what assigning a ``Module`` does).
+
+        Args:
+            name: The attribute name.
+            module: The module, or None.
+        """
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
     # -- running ---------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the module's output; subclasses define it, and calling the module runs it.
+
+        Raises:
+            NotImplementedError: When the subclass does not define it.
+        """
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the module: ``forward(*args, **kwargs)``."""
         return self.forward(*args, **kwargs)
 
     def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout drops, batch norm uses and updates batch statistics)."""
+        """Set training mode (dropout drops, batch norm uses and updates batch statistics).
+
+        Args:
+            mode: True for training mode, False for evaluation mode.
+
+        Returns:
+            The module itself, for every module below it too.
+        """
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> Module:
-        """Evaluation mode: ``train(False)``."""
+        """Set evaluation mode: ``train(False)``.
+
+        Returns:
+            The module itself.
+        """
         return self.train(False)
 
     # -- walking the tree --------------------------------------------------------------------
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True
                       ) -> Iterator[tuple[str, Module]]:
-        """This module and every module below it (a shared one once, unless not
-        ``remove_duplicate``), with dotted names."""
+        """Iterate over this module and every module below it, with dotted names.
+
+        Args:
+            prefix: A name to put before every name.
+            remove_duplicate: Yield a module reached by two paths once only.
+
+        Yields:
+            ``(name, module)`` pairs, depth first, this module first (named ``prefix``).
+        """
         seen: set[int] = set()
         stack = [(prefix, self)]
         while stack:
@@ -172,15 +234,30 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """Iterate over this module and every module below it (each once).
+
+        Yields:
+            The modules, depth first.
+        """
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Iterate over the direct sub-modules with their attribute names.
+
+        Yields:
+            ``(name, module)`` pairs.
+        """
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """Iterate over the direct sub-modules.
+
+        Yields:
+            The modules.
+        """
         for _, m in self.named_children():
             yield m
 
@@ -196,30 +273,76 @@ class Module:
 
     def named_parameters(self, prefix: str = "", recurse: bool = True
                          ) -> Iterator[tuple[str, Parameter]]:
-        """Every Parameter (shared ones once), with dotted names."""
+        """Iterate over the parameters (shared ones once), with dotted names.
+
+        Args:
+            prefix: A name to put before every name.
+            recurse: Include the sub-modules' parameters.
+
+        Yields:
+            ``(name, parameter)`` pairs.
+        """
         yield from self._named("_parameters", prefix, recurse)  # type: ignore[misc]
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Iterate over the parameters (shared ones once): what an optimizer takes.
+
+        Args:
+            recurse: Include the sub-modules' parameters.
+
+        Yields:
+            The parameters.
+        """
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True
                       ) -> Iterator[tuple[str, Tensor]]:
+        """Iterate over the buffers (shared ones once), with dotted names.
+
+        Args:
+            prefix: A name to put before every name.
+            recurse: Include the sub-modules' buffers.
+
+        Yields:
+            ``(name, buffer)`` pairs.
+        """
         yield from self._named("_buffers", prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Iterate over the buffers (shared ones once).
+
+        Args:
+            recurse: Include the sub-modules' buffers.
+
+        Yields:
+            The buffers.
+        """
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget every parameter's gradient."""
+        """Forget every parameter's gradient (each ``grad`` becomes None).
+
+        Args:
+            set_to_none: Accepted for PyTorch's signature; gradients always become None.
+        """
         for p in self.parameters():
             p.zero_grad()
 
     # -- state -----------------------------------------------------------------------------
     def state_dict(self, prefix: str = "") -> OrderedDict[str, Tensor]:
-        """Parameters and persistent buffers by dotted name (detached; sharing the arrays); a
-        shared module appears under each of its names, as in PyTorch."""
+        """The parameters and persistent buffers by dotted name.
+
+        A shared module appears under each of its names, as in PyTorch.
+
+        Args:
+            prefix: A name to put before every key.
+
+        Returns:
+            An ordered dict of detached tensors sharing the parameters' arrays; ``ag.save``
+            stores it.
+        """
         out: OrderedDict[str, Tensor] = OrderedDict()
         for mname, m in self.named_modules(prefix, remove_duplicate=False):
             dot = f"{mname}." if mname else ""
@@ -233,11 +356,25 @@ class Module:
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True
                         ) -> tuple[list, list]:
-        """Copy values into this module's parameters and buffers, keeping each on its device
-        and in its dtype. Values may be Tensors or any library's arrays (NumPy, torch, ...).
-        With ``strict``, missing or unexpected keys raise; returns (missing, unexpected).
-        All or nothing: every key, shape and dtype is checked (and every value converted)
-        before anything is assigned, so a bad state dict leaves the module unchanged."""
+        """Copy values into this module's parameters and buffers.
+
+        Each keeps its device and dtype. All or nothing: every key, shape and dtype is
+        checked (and every value converted) before anything is assigned, so a bad state dict
+        leaves the module unchanged.
+
+        Args:
+            state_dict: Values by dotted name: Tensors or any library's arrays (NumPy,
+                torch, CuPy), such as a PyTorch model's ``state_dict()`` converted to NumPy.
+            strict: Raise for missing or unexpected keys.
+
+        Returns:
+            ``(missing, unexpected)``: the lists of keys.
+
+        Raises:
+            TypeError: When ``state_dict`` is not a mapping, or a value is not an array.
+            KeyError: With ``strict``, for missing or unexpected keys.
+            ShapeError: When a value's shape differs from its parameter's.
+        """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict: expects a dict of arrays, not "
                             f"{type(state_dict).__name__}")
@@ -261,8 +398,20 @@ class Module:
 
     # -- devices and dtypes ----------------------------------------------------------------
     def to(self, device: Any = None, dtype: Any = None) -> Module:
-        """Move every parameter and buffer to ``device`` and/or cast float ones to ``dtype``,
-        in place: the Parameter objects stay the same, so existing optimizers follow."""
+        """Move every parameter and buffer to a device and/or cast the float ones, in place.
+
+        The Parameter objects stay the same, so existing optimizers follow.
+
+        Args:
+            device: A device name or ``Device`` (or a dtype: ``module.to(ag.float64)``).
+            dtype: A float dtype for the float parameters and buffers.
+
+        Returns:
+            The module itself.
+
+        Raises:
+            DeviceError: When ``device`` names no device.
+        """
         if device is not None and dtype is None and not isinstance(device, str | backends.Device):
             device, dtype = None, device  # module.to(anygrad.float64)
         backend = None if device is None else backends.get(device)
@@ -272,13 +421,28 @@ class Module:
         return self
 
     def float(self) -> Module:
+        """Cast the float parameters and buffers to float32, in place.
+
+        Returns:
+            The module itself.
+        """
         return self.to(dtype="float32")
 
     def double(self) -> Module:
+        """Cast the float parameters and buffers to float64, in place.
+
+        Returns:
+            The module itself.
+        """
         return self.to(dtype="float64")
 
     # -- description -----------------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The module's settings as shown inside its ``repr`` (subclasses override it).
+
+        Returns:
+            A string, empty here.
+        """
         return ""
 
     def __repr__(self) -> str:
@@ -290,11 +454,23 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def num_parameters(self, trainable_only: bool = False) -> int:
+        """Count the parameters' elements.
+
+        Args:
+            trainable_only: Count only parameters that require grad.
+
+        Returns:
+            The number of elements.
+        """
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def summary(self) -> str:
-        """A table of every module that holds parameters: name, type, parameter shapes and
-        counts, then the totals."""
+        """Describe the model as a table of the modules that hold parameters.
+
+        Returns:
+            The table as text: each module's name, type, parameter shapes and counts, then
+            the totals.
+        """
         rows = [("name", "type", "parameters", "count")]
         for name, m in self.named_modules():
             own = [p for p in m._parameters.values() if p is not None]
