@@ -2,6 +2,7 @@
 
     python examples/train_digits.py                  # CPU (NumPy)
     python examples/train_digits.py --device cuda    # GPU (CuPy)
+    python examples/train_digits.py --compile        # each step through anygrad.compile
 
 Prints a progress bar per epoch, writes ``digits_training.png`` (loss and accuracy curves)
 to ``--out``, and ends with the line ``test accuracy: 0.9xxx``.
@@ -30,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lazy", action="store_true", help="run each training step in lazy mode")
+    p.add_argument("--compile", action="store_true",
+                   help="run each training step through anygrad.compile (traced once, then "
+                        "replayed; it says so when this model cannot be: docs/compile.md)")
     p.add_argument("--out", default=".", help="directory for the PNG of the curves")
     return p.parse_args(argv)
 
@@ -108,6 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     opt = ag.optim.Adam(net.parameters(), lr=args.lr)
     sched = ag.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     step_mode = ag.lazy if args.lazy else contextlib.nullcontext
+
+    def train_step(xb: ag.Tensor, yb: ag.Tensor) -> ag.Tensor:
+        with step_mode():
+            loss = F.cross_entropy(net(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+        opt.step()
+        return loss
+
+    step = ag.compile(train_step) if args.compile else train_step
     print(f"anygrad {ag.__version__} on {ag.device(device)}: {len(x_train)} training and "
           f"{len(x_test)} test images, {net.num_parameters():,} parameters")
 
@@ -121,12 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                    unit="batch", leave=False, file=sys.stderr)
         for i in bar:
             idx = order[i:i + args.batch_size]
-            xb, yb = xtr[idx], ytr[idx]
-            with step_mode():
-                loss = F.cross_entropy(net(xb), yb)
-                opt.zero_grad()
-                loss.backward()
-            opt.step()
+            loss = step(xtr[idx], ytr[idx])
             bar.set_postfix(loss=f"{loss.item():.3f}")
         sched.step()
         for split, (x, y) in (("train", (xtr, ytr)), ("test", (xte, yte))):

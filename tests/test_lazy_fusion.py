@@ -83,7 +83,10 @@ def test_fusion_stops_at_tensors_users_hold_and_at_saved_values(cpu_fuser):
         a = ag.exp(x) * 2
         b = ag.sqrt(a + 1) * 3
         plan = plan_of(b)
-        assert plan.fused == 2  # a is held: (exp, *) and (+, sqrt, *) are two kernels
+        if getattr(cpu_fuser, "regions", False):  # a is held: one pass writes a and b
+            assert plan.fused == 1 and len(plan.steps[0].outs) == 2
+        else:  # a is held: (exp, *) and (+, sqrt, *) are two kernels
+            assert plan.fused == 2
         b.realize()
     np.testing.assert_allclose(a.numpy(), np.exp(x.numpy()) * 2)
     np.testing.assert_allclose(b.numpy(), np.sqrt(a.numpy() + 1) * 3)

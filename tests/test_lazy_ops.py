@@ -82,7 +82,7 @@ def _calls(T):
         ((sq,), {}), ((T["pd"] @ T["pd"].mT,), {}), ((m,), {}), ((m,), {"mode": "complete"}),
         ((m,), {"full_matrices": False}), ((T["pd"], v), {}), ((T["pd"], m), {}),
         ((x, T["pick"]), {"axis": 1}), ((x, T["along"]), {"axis": 1}), ((m,), {"offset": 1}),
-        ((m,), {"s": (3, 6)}), ((x,), {"n": 5}), ((m,), {"axes": (0,)}),
+        ((m,), {"s": (3, 6)}), ((x,), {"n": 5}), ((m,), {"axes": (0,)}), ((1, x), {}),
     ]
 
 
@@ -151,7 +151,7 @@ def test_abstract_evaluation_matches_eager_for_every_op(backend):
     T = _inputs(backend)
     checked: set[int] = set()
     public = {name: getattr(ag, name) for name in ag.__all__}
-    for space in ("nn.functional", "linalg", "fft"):
+    for space in ("nn.functional", "linalg", "fft", "special"):
         module = ag
         for part in space.split("."):
             module = getattr(module, part)

@@ -7,6 +7,11 @@ arrays, and every value is the one eager mode computes (the same ufuncs, in the 
 Arrays that are not all of the result's shape and C-contiguous (a broadcast bias, a view) are
 evaluated whole instead, with the same ops. A power 2 or 3 is multiplied out, as eager mode's
 ``pow`` (and NumPy's own, for squares) does.
+
+A *region* (a program with several results: ``Program.outs`` and ``Program.sums``) runs the
+same way, block by block: each result it writes out gets its block written in place, and each
+sum over all elements is accumulated block by block (in float64, then cast), so a training
+step's forward and gradient are one pass that stores none of the region's intermediates.
 """
 
 from __future__ import annotations
@@ -56,9 +61,12 @@ class BlockedFuser:
     ops = frozenset(UFUNCS)
     dtypes = frozenset({"float32", "float64"})
     min_size = 1 << 21  # smaller arrays (8 MB of float32) stay in cache: one pass an op is faster
+    regions = True  # computes programs with several results (see ``anygrad.lazy.fusion``)
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019 (one fuser for the process)
     def compile(self, program: Any) -> Callable:
+        if program.outs or program.sums:
+            return _region_kernel(program)
         steps, dtypes = _allocate(program.body)
         casts = tuple(np.dtype(dtype).type if kind == "scalar" else None
                       for kind, dtype in program.inputs)
@@ -121,6 +129,88 @@ def _run(steps: tuple, ins: list, scratch: list, dest: Any) -> None:
     for n, (fn, args, slot) in enumerate(steps):
         fn(*(ins[k] if kind == "in" else scratch[k] for kind, k in args),
            out=dest if n == last else scratch[slot])
+
+
+def _region_kernel(program: Any) -> Callable:
+    """A kernel for a program with several results: ``kernel(args, None)`` returns the
+    arrays of ``program.outs`` then the values of ``program.sums``."""
+    body, outs, sums = program.body, program.outs, program.sums
+    out_at = {b: k for k, b in enumerate(outs)}
+    last_use = {b: len(body) for b, _, _ in sums}  # summed at the end of each block
+    for n, (_, args, _) in enumerate(body):
+        for kind, k in args:
+            if kind == "tmp" and k not in out_at:
+                last_use[k] = max(last_use.get(k, n), n)
+    where: dict[int, tuple[int, int]] = {}  # body entry -> (1: scratch, 2: result; index)
+    free: dict[str, list[int]] = {}
+    dtypes: list = []
+    steps = []
+    for n, (name, args, dtype) in enumerate(body):
+        refs = tuple((0, k) if kind == "in" else where[k] for kind, k in args)
+        if n in out_at:
+            where[n] = (2, out_at[n])
+        else:
+            if free.get(dtype):
+                slot = free[dtype].pop()
+            else:
+                slot = len(dtypes)
+                dtypes.append(np.dtype(dtype))
+            where[n] = (1, slot)
+        steps.append((UFUNCS[name], refs, where[n]))
+        for kind, k in args:
+            if kind == "tmp" and k not in out_at and last_use[k] == n:
+                free.setdefault(body[k][2], []).append(where[k][1])
+    steps = tuple(steps)
+    casts = tuple(np.dtype(dtype).type if kind == "scalar" else None
+                  for kind, dtype in program.inputs)
+    out_dtypes = [np.dtype(body[b][2]) for b in outs]
+    sum_at = [(where[b], kind, keep, np.dtype(body[b][2])) for b, kind, keep in sums]
+
+    def kernel(args: Any, out: Any = None) -> tuple:
+        ins = [a if cast is None else cast(a) for a, cast in zip(args, casts, strict=True)]
+        shape = np.broadcast_shapes(*(a.shape for a, c in zip(ins, casts, strict=True)
+                                      if c is None))
+        size = int(np.prod(shape))
+        results = [np.empty(shape, d) for d in out_dtypes]
+        totals = [0.0] * len(sum_at)
+        flat = [_flat(a, shape) if c is None else a for a, c in zip(ins, casts, strict=True)]
+        if all(f is not None for f in flat) and all(r.flags.c_contiguous for r in results):
+            dests = [r.reshape(-1) for r in results]
+            scratch = [np.empty(min(BLOCK, size), d) for d in dtypes]
+            for i in range(0, size, BLOCK):
+                j = min(i + BLOCK, size)
+                pools = ([a if c is None and a.shape == (1,) else a[i:j] if c is None else a
+                          for a, c in zip(flat, casts, strict=True)],
+                         [s[:j - i] for s in scratch], [d[i:j] for d in dests])
+                _run_region(steps, pools, sum_at, totals)
+        else:  # broadcast or strided inputs: whole arrays, the same ops
+            pools = (ins, [np.empty(shape, d) for d in dtypes], results)
+            _run_region(steps, pools, sum_at, totals)
+        sums_out = []
+        for (_, kind, keep, dtype), total in zip(sum_at, totals, strict=True):
+            value = dtype.type(total / size if kind == "mean" else total)
+            sums_out.append(np.full((1,) * len(shape), value) if keep else value)
+        return (*results, *sums_out)
+
+    return kernel
+
+
+def _flat(a: Any, shape: tuple) -> Any:
+    """``a`` as a flat array of the result's blocks: itself flattened when it has the
+    result's shape and is C-contiguous, one value (shape ``(1,)``) when every element is the
+    same one (a broadcast scalar, a seed); None otherwise."""
+    if a.shape == shape and a.flags.c_contiguous:
+        return a.reshape(-1)
+    if a.size == 1 or (a.size and not any(a.strides)):
+        return a[(slice(0, 1),) * a.ndim].reshape(1)
+    return None
+
+
+def _run_region(steps: tuple, pools: tuple, sum_at: list, totals: list) -> None:
+    for fn, args, (kind, k) in steps:
+        fn(*(pools[p][j] for p, j in args), out=pools[kind][k])
+    for n, ((kind, k), _, _, _) in enumerate(sum_at):
+        totals[n] += float(np.add.reduce(pools[kind][k], axis=None, dtype=np.float64))
 
 
 @functools.cache

@@ -4,6 +4,10 @@ A fused program becomes a few lines of CUDA C++, one typed temporary per op; CuP
 the kernel once (and caches it on disk), and the kernel handles broadcasting and strides.
 :func:`check_source` wraps the same lines in a standalone kernel, so that the generated code
 can be compile-checked (``nvcc --ptx`` or NVRTC) on a machine without a GPU.
+
+A region's program (``Program.outs``: several results, a training step's forward values and
+gradients together) becomes one kernel with an output parameter per result; reductions
+(``Program.sums``) are left to CuPy (``sums = False``: the planner does not fuse them).
 """
 
 from __future__ import annotations
@@ -32,21 +36,32 @@ TEMPLATES = {
 }
 
 
+def outputs(program: Any) -> list[tuple[str, str]]:
+    """``(name, dtype)`` of each result: ``y`` for a chain, ``y0, y1, ...`` for a region."""
+    if not program.outs:
+        return [("y", program.out)]
+    return [(f"y{k}", program.body[b][2]) for k, b in enumerate(program.outs)]
+
+
 def kernel_parts(program: Any) -> tuple[str, str, str, str]:
     """``(in_params, out_params, operation, name)`` of the program's ``ElementwiseKernel``."""
     in_params = ", ".join(f"{dtype} i{k}" for k, (_, dtype) in enumerate(program.inputs))
     lines = []
     last = len(program.body) - 1
+    out_at = {b: k for k, b in enumerate(program.outs)}
     for j, (name, args, dtype) in enumerate(program.body):
         expr = TEMPLATES[name].format(*(f"i{k}" if kind == "in" else f"t{k}"
                                         for kind, k in args))
-        if j == last:
+        if j == last and not program.outs:
             lines.append(f"y = ({CTYPES[program.out]})({expr});")
-        else:
-            lines.append(f"const {CTYPES[dtype]} t{j} = {expr};")
+            continue
+        lines.append(f"const {CTYPES[dtype]} t{j} = {expr};")
+        if j in out_at:
+            lines.append(f"y{out_at[j]} = t{j};")
     operation = "\n".join(lines)
-    digest = hashlib.sha1(f"{in_params}|{operation}".encode()).hexdigest()[:16]
-    return in_params, f"{program.out} y", operation, f"anygrad_fused_{digest}"
+    out_params = ", ".join(f"{dtype} {name}" for name, dtype in outputs(program))
+    digest = hashlib.sha1(f"{in_params}|{out_params}|{operation}".encode()).hexdigest()[:16]
+    return in_params, out_params, operation, f"anygrad_fused_{digest}"
 
 
 def check_source(program: Any) -> str:
@@ -61,32 +76,43 @@ def check_source(program: Any) -> str:
         else:
             params.append(f"const {ctype}* __restrict__ in{k}")
             loads.append(f"    const {ctype} i{k} = in{k}[n];")
-    out = CTYPES[program.out]
+    results = outputs(program)
+    params += [f"{CTYPES[dtype]}* __restrict__ out_{y}" for y, dtype in results]
     body = "\n".join("    " + line for line in operation.splitlines())
-    return (f'extern "C" __global__ void {name}({", ".join(params)}, {out}* __restrict__ out,\n'
+    declare = "".join(f"    {CTYPES[dtype]} {y};\n" for y, dtype in results)
+    store = "".join(f"    out_{y}[n] = {y};\n" for y, _ in results)
+    return (f'extern "C" __global__ void {name}({", ".join(params)},\n'
             f"        long long size) {{\n"
             f"    long long n = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
             f"    if (n >= size) return;\n" + "\n".join(loads) + "\n"
-            f"    {out} y;\n{body}\n    out[n] = y;\n}}\n")
+            f"{declare}{body}\n{store}}}\n")
 
 
 class CupyFuser:
     ops = frozenset(TEMPLATES)
     dtypes = frozenset({"float32", "float64"})
     min_size = 0  # one launch instead of several pays at every size
+    regions = True  # several results in one kernel (see ``anygrad.lazy.fusion``)
+    sums = False
 
     def __init__(self, cupy: Any):
         self.cupy = cupy
         self._kernels: dict[Any, Callable] = {}
 
-    def compile(self, program: Any) -> Callable:
+    def compile(self, program: Any) -> Callable | None:
+        if program.sums:
+            return None
         kernel = self._kernels.get(program)
         if kernel is None:
             in_params, out_params, operation, name = kernel_parts(program)
             fused = self.cupy.ElementwiseKernel(in_params, out_params, operation, name)
-
-            def kernel(args: list, out: Any = None) -> Any:
-                return fused(*args) if out is None else fused(*args, out)
+            if program.outs:
+                def kernel(args: list, out: Any = None) -> Any:
+                    result = fused(*args)
+                    return result if isinstance(result, tuple) else (result,)
+            else:
+                def kernel(args: list, out: Any = None) -> Any:
+                    return fused(*args) if out is None else fused(*args, out)
 
             self._kernels[program] = kernel
         return kernel

@@ -52,6 +52,8 @@ class NumexprFuser:
         self._kernels: dict[Any, Callable | None] = {}
 
     def compile(self, program: Any) -> Callable | None:
+        if program.outs or program.sums:  # one result per numexpr call
+            return None
         try:
             return self._kernels[program]
         except KeyError:

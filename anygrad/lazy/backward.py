@@ -31,6 +31,7 @@ from . import cache, schedule
 from .graph import LazyTensor, Node, holder, known
 from .keys import Unkeyed
 from .plan import FRESH, PURE, Plan, build
+from .tracing import TRACER
 
 _EAGER = "eager"  # the cache's answer for graphs whose backward runs on the engine
 _FOLD_MAX = 1 << 12  # elements: larger results that read only constants are computed each step
@@ -69,7 +70,14 @@ class Compiled:
 def backward(root: LazyTensor, grad: Any, retain_graph: bool) -> None:
     """``root.backward(grad, retain_graph)`` for a deferred ``root`` (one at a time, as the
     engine's: see ``engine.LOCK``)."""
-    with LOCK:
+    tracer = TRACER.get()
+    if tracer is None:
+        with LOCK:
+            _backward(root, grad, retain_graph)
+        return
+    if grad is not None:
+        tracer.refuse("backward(grad) with a gradient given: the trace would keep this one")
+    with LOCK, tracer.inside():
         _backward(root, grad, retain_graph)
 
 
@@ -102,6 +110,10 @@ def _backward(root: LazyTensor, grad: Any, retain_graph: bool) -> None:
 
 def _on_engine(root: LazyTensor, seed: Any, retain_graph: bool) -> None:
     """``seed`` None: ones."""
+    tracer = TRACER.get()
+    if tracer is not None:
+        tracer.refuse("backward() runs on the engine for this graph (it reaches tensors "
+                      "computed eagerly, or a rule needs values, such as integer indices)")
     schedule.realize((root,))
     engine_backward(root, root._seed(None, root.data.dtype) if seed is None else seed,
                     retain_graph)
@@ -190,8 +202,11 @@ def _compile(root: LazyTensor, seed: Any, nodes: list[Node], leaves: list, links
                       and not any(type(d[1]) is Unkeyed for d in signature[1]))
     if not replayable:  # right this once; the engine runs it from now on
         schedule.realize([root, *grads])
-        _deliver(targets, [None if g is None else g.data for g in grads], nodes, reached,
-                 retain_graph)
+        grads = [None if g is None else g.data for g in grads]
+        tracer = TRACER.get()
+        if tracer is not None:
+            tracer.delivered(targets, grads, [False] * len(grads))
+        _deliver(targets, grads, nodes, reached, retain_graph)
         return _EAGER
     extra = joint_leaves[len(leaves):]
     seed_at = next((len(leaves) + j for j, x in enumerate(extra) if x is seed), None)
@@ -307,6 +322,10 @@ def _run(entry: Compiled, nodes: list, leaves: list, targets: list[Tensor], reac
     else:
         vals = schedule.execute(entry.plan, nodes, leaves, backend)
     xp = backend.xp
+    tracer = TRACER.get()
+    if tracer is not None:
+        tracer.delivered(targets, [None if w is None else vals[w[0]] for w in entry.grads],
+                         [w is not None and w[1] for w in entry.grads])
     grads = [None if w is None else xp.asarray(vals[w[0]], copy=True) if w[1] else vals[w[0]]
              for w in entry.grads]
     _deliver(targets, grads, nodes, reached, retain_graph)
@@ -322,5 +341,5 @@ def _deliver(targets: list[Tensor], grads: list, nodes: list, reached: list[bool
     if not retain_graph:
         for node, on_way in zip(nodes, reached, strict=False):
             t = node.ref() if on_way else None
-            if t is not None and type(t) is Tensor:
+            if t is not None and type(t) is not LazyTensor:
                 t._parents = t._args = None

@@ -19,11 +19,18 @@ MAX_OPS = 48  # numexpr keeps every input and temporary in registers of its virt
 class Program(NamedTuple):
     """A fused kernel's body. ``inputs``: ``("array", dtype)`` or ``("scalar", dtype)`` for
     each input; ``body``: ``(op name, args, dtype)`` in order, each arg ``("in", k)`` or
-    ``("tmp", j)``; the last entry is the result, of dtype ``out``."""
+    ``("tmp", j)``; the last entry is the result, of dtype ``out``.
+
+    A *region* (see :func:`find_regions`) has several results: ``outs`` lists the body
+    entries the kernel writes out, in order, and ``sums`` the reductions over all elements
+    it computes on the way, ``(body entry, "sum" | "mean", keepdims)``, each a result after
+    the ``outs``. Only fusers with ``regions = True`` are given such programs."""
 
     inputs: tuple
     body: tuple
     out: str
+    outs: tuple = ()
+    sums: tuple = ()
 
 
 def _fusable_op(op: Any, fuser: Any) -> bool:
@@ -104,3 +111,79 @@ def program(g: Any, members: list[int]) -> tuple[Program, tuple]:
     inputs = tuple(("scalar", out) if type(r) is tuple else ("array", g.dtype_of_ref(r))
                    for r in refs)
     return Program(inputs, tuple(body), out), tuple(refs)
+
+
+class Region(NamedTuple):
+    """A fused region: its member nodes in order, the members read outside it (``outs``),
+    and the reductions over all elements of a member it computes too (``sums``: ``(node,
+    member, kind, keepdims)``)."""
+
+    members: list
+    outs: list
+    sums: list
+
+
+def find_regions(g: Any, fuser: Any, params: Any) -> list[Region]:
+    """The graph's elementwise regions, for fusers that compute several results in one pass.
+
+    A region is every elementwise node of one shape and float dtype at one *level*: a
+    node's level is the highest of its inputs', plus one across an input of another kind
+    that depends on some elementwise node (a reduction of the region, a matmul). So no path
+    leaves a region and comes back into it (the kernel can run before everything reading
+    it), while a backward's nodes that read the forward's values (and a seed, which depends
+    on no region) join the forward's region: forward and gradient in one pass, no
+    intermediate stored. A sum (or mean) over all elements of a member ends the region as
+    a result of the same pass (for fusers with ``sums``). ``params(i)``: node ``i``'s
+    parameters.
+    """
+    kind: dict[int, tuple] = {}
+    for i in g.live:
+        if g.flags[i] == 2:  # its tensor keeps its inputs for the engine: they must exist
+            continue
+        f = _float_dtype(g, i, fuser)
+        if f is not None:
+            kind[i] = (g.shapes[i], f)
+    level: dict[int, int] = {}
+    touched: dict[int, bool] = {}
+    for i in g.live:
+        c = kind.get(i)
+        lv, t = 0, c is not None
+        for r in g.crefs[i]:
+            if type(r) is int and r >= 0:
+                step = 0 if (c is not None and kind.get(r) == c) or not touched[r] else 1
+                lv = max(lv, level[r] + step)
+                t = t or touched[r]
+        level[i], touched[i] = lv, t
+    by_key: dict[tuple, list[int]] = {}
+    for i in g.live:
+        if i in kind:
+            by_key.setdefault((kind[i], level[i]), []).append(i)
+    sums: dict[tuple, list] = {}
+    for i in g.live if getattr(fuser, "sums", True) else ():
+        name = g.ops[i].name
+        if name not in ("sum", "mean") or g.flags[i] == 2 or len(g.crefs[i]) != 1:
+            continue
+        (r,), p = g.crefs[i], params(i)
+        if (type(r) is int and r >= 0 and r in kind and p.get("axis") is None
+                and set(p) <= {"axis", "keepdims"} and g.dtypes[i] == kind[r][1]):
+            sums.setdefault((kind[r], level[r]), []).append((i, r, name, bool(p.get("keepdims"))))
+    regions = []
+    for key, members in by_key.items():
+        inside = set(members)
+        ends = sums.get(key, [])
+        summed = {s for s, *_ in ends}
+        if len(members) + len(ends) < 2:
+            continue
+        outs = [m for m in members
+                if g.flags[m] or any(c not in inside and c not in summed for c in g.uses[m])]
+        regions.append(Region(members, outs, ends))
+    return regions
+
+
+def region_program(g: Any, region: Region) -> tuple[Program, tuple]:
+    """The program of a region, and the plan's references to its inputs, in order."""
+    prog, refs = program(g, region.members)
+    pos = {m: j for j, m in enumerate(region.members)}
+    return prog._replace(outs=tuple(pos[m] for m in region.outs),
+                         sums=tuple((pos[r], kind, keep) for _, r, kind, keep in region.sums)
+                         ), refs

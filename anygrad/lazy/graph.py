@@ -24,6 +24,7 @@ from ..modes import MODE
 from . import abstract
 from .abstract import Aval
 from .keys import freeze
+from .tracing import TRACER
 
 _DATA = Tensor.__dict__["data"]  # the slot holding a realized tensor's array
 _new = object.__new__
@@ -139,6 +140,9 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
         elif isinstance(x, Tensor):
             a = _DATA.__get__(x)
             sig += (tuple(a.shape), a.dtype)
+            tracer = TRACER.get()
+            if tracer is not None:
+                tracer.saw(x, a)
         else:
             a = as_operand(x, backend, op.name)
             sig.append((tuple(a.shape), a.dtype) if hasattr(a, "dtype") else (type(a), a))
@@ -251,6 +255,10 @@ def _abstract(op: Op, backend: Any, inputs: tuple, ins: list, params: dict) -> A
 
 def run_eagerly(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     """Run ``op`` now, as eager mode would (pending inputs are realized first)."""
+    tracer = TRACER.get()
+    if tracer is not None:
+        tracer.refuse(f"{op.name} ran eagerly while tracing (lazy mode has no shape rule for "
+                      f"it, or its rule refused these inputs)")
     token = MODE.set(MODE.get()._replace(lazy=False))
     try:
         return apply(op, inputs, params)

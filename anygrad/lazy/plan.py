@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from .abstract import REDUCTIONS
-from .fusion import find_groups, program
+from .fusion import find_groups, find_regions, program, region_program
 from .keys import Unkeyed
 
 # Ops whose result is always a new array, never a view of an input: a buffer read only by
@@ -42,7 +42,7 @@ class Step:
     (see ``schedule.execute``)."""
 
     __slots__ = ("node", "op", "params", "args", "kernel", "out_key", "frees", "fills", "slots",
-                 "gather", "call")
+                 "gather", "call", "outs")
 
     def __init__(self, node: int, op: Any, params: dict, args: tuple, kernel: Any = None):
         self.node, self.op, self.params, self.args, self.kernel = node, op, params, args, kernel
@@ -53,20 +53,26 @@ class Step:
         # (node, (shape, dtype) of its buffer to recycle, or None): results to let go of after
         # the step (not before: NumPy's sign written over its own input runs 7x slower)
         self.frees: list[tuple[int, tuple | None]] = []
-        self.fills: list[tuple[int, bool]] = []  # (node, saves its inputs) tensors to fill
+        # (node, saves its inputs, the node whose value it gets) tensors to fill
+        self.fills: list[tuple[int, bool, int]] = []
+        self.outs: tuple | None = None  # a region's kernel: the nodes of its results, in order
 
 
 class Plan:
     """The steps of a realization. A run keeps its values in one list: the ``n`` nodes'
     results, then the leaf arrays, then ``consts`` (the Python scalars the nodes read)."""
 
-    __slots__ = ("steps", "fused", "merged", "n", "consts", "canon")
+    __slots__ = ("steps", "fused", "merged", "n", "consts", "canon", "unkeyed", "replay",
+                 "dtypes")
 
     def __init__(self, steps: list[Step], fused: int, merged: int, n: int, consts: tuple,
-                 canon: list[int]):
+                 canon: list[int], unkeyed: bool = False, dtypes: tuple = ()):
         self.steps, self.fused, self.merged, self.n = steps, fused, merged, n
         self.consts = consts
         self.canon = canon  # node -> the node whose value it shares (itself, unless merged)
+        self.unkeyed = unkeyed  # some node's parameters hold arrays: it needs its own node
+        self.replay: Any = None  # generated code running it without nodes (anygrad.compile)
+        self.dtypes = dtypes  # each node's native dtype
 
 
 def _gatherer(slots: tuple) -> Any:
@@ -133,26 +139,43 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
     _, descs, leaf_meta = signature
     g = GraphView(descs, leaf_meta, nodes, backend)
     fuser = backend.fuser()
-    groups = find_groups(g, fuser) if fuser is not None else {}
-    inner = set()
-    kernels = {}
-    for root, members in groups.items():
-        prog, refs = program(g, members)
-        kernel = fuser.compile(prog)
-        if kernel is not None:  # else the fuser declined: the ops run one by one
-            kernels[root] = kernel, refs
-            inner.update(members[:-1])
-    steps: list[Step] = []
-    kinds: dict[int, str] = {}  # node -> "fused" | "fresh" | "other": who made its buffer
 
     def params(i: int) -> dict:  # (not arrays: a plan must not keep a graph's data alive)
         return {} if type(descs[i][1]) is Unkeyed else nodes[i].params
 
-    for i in g.live:
+    inner = set()
+    kernels: dict[int, tuple] = {}  # first node of a kernel -> (kernel, input refs, outputs)
+    unit: dict[int, int] = {}  # node -> the first node of its kernel
+    if fuser is not None and getattr(fuser, "regions", False):
+        for region in find_regions(g, fuser, params):
+            prog, refs = region_program(g, region)
+            kernel = fuser.compile(prog)
+            if kernel is None:
+                continue
+            outs = tuple(region.outs) + tuple(s for s, *_ in region.sums)
+            first = region.members[0]
+            kernels[first] = kernel, refs, outs
+            for m in (*region.members, *(s for s, *_ in region.sums)):
+                unit[m] = first
+            inner.update(m for m in region.members if m != first)
+            inner.update(s for s, *_ in region.sums)
+    elif fuser is not None:
+        for root, members in find_groups(g, fuser).items():
+            prog, refs = program(g, members)
+            kernel = fuser.compile(prog)
+            if kernel is not None:  # else the fuser declined: the ops run one by one
+                kernels[root] = kernel, refs, None
+                inner.update(members[:-1])
+    steps: list[Step] = []
+    kinds: dict[int, str] = {}  # node -> "fused" | "fresh" | "other": who made its buffer
+    for i in _order(g, kernels, unit):
         if i in kernels:
-            kernel, refs = kernels[i]
-            steps.append(Step(i, g.ops[i], params(i), refs, kernel))
-            kinds[i] = "fused"
+            kernel, refs, outs = kernels[i]
+            step = Step(i if outs is None else outs[0], g.ops[i], params(i), refs, kernel)
+            step.outs = outs
+            steps.append(step)
+            for o in outs or (i,):
+                kinds[o] = "fused"
             continue
         if i in inner:
             continue
@@ -178,10 +201,10 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
             g.ops[c].name in FRESH and g.flags[c] != 2 for c in g.uses[r])
         steps[s].frees.append((r, (g.shapes[r], nodes[r].dtype) if recycle else None))
     for step in steps:
-        i = step.node
-        step.fills = g.fills.get(i, [])
-        if recyclable(i):
-            step.out_key = (g.shapes[i], nodes[i].dtype)
+        step.fills = [(i, saves, o) for o in (step.outs or (step.node,))
+                      for i, saves in g.fills.get(o, [])]
+        if step.outs is None and recyclable(step.node):
+            step.out_key = (g.shapes[step.node], nodes[step.node].dtype)
     n, first_const = len(descs), len(descs) + len(leaf_meta)
     consts: list = []
     for step in steps:
@@ -199,4 +222,35 @@ def build(signature: tuple, nodes: list, backend: Any) -> Plan:
             step.call = getattr(backend.xp, op.xp_name)
     merged = sum(1 for i, c in enumerate(g.canon) if c != i)
     return Plan(steps, sum(1 for s in steps if s.kernel is not None), merged, n, tuple(consts),
-                g.canon)
+                g.canon, any(type(d[1]) is Unkeyed for d in descs),
+                tuple(node.dtype for node in nodes))
+
+
+def _order(g: GraphView, kernels: dict, unit: dict[int, int]) -> list[int]:
+    """The live nodes in an order that runs each region's kernel (named by its first node)
+    after everything it reads, and before any reader of its results: the graph's own order,
+    a region pulling forward what it reads (no recursion)."""
+    if not unit:
+        return g.live
+    reads: dict[int, set] = {}
+    for i in g.live:
+        u = unit.get(i, i)
+        reads.setdefault(u, set()).update(
+            unit.get(r, r) for r in g.crefs[i] if type(r) is int and r >= 0)
+    done: set = set()
+    order = []
+    for i in g.live:
+        stack = [unit.get(i, i)]
+        while stack:
+            u = stack[-1]
+            if u in done:
+                stack.pop()
+                continue
+            todo = [r for r in reads[u] if r not in done and r != u]
+            if todo:
+                stack += todo
+                continue
+            done.add(u)
+            order.append(u)
+            stack.pop()
+    return order

@@ -17,6 +17,7 @@ from ..autograd.function import op_error
 from . import cache
 from .graph import _DATA, _NUMBERS, LazyTensor, Node
 from .plan import Plan, build
+from .tracing import TRACER
 
 
 def trace(roots: list[Node], backend: Any) -> tuple[list[Node], tuple, list]:
@@ -68,8 +69,10 @@ runs = 0  # how many pending tensors were asked for (a compiled backward must as
 
 
 def settle(t: LazyTensor, value: Any, saved: Any = None) -> None:
-    """Make the deferred ``t`` an ordinary Tensor holding ``value`` (and ``saved`` inputs)."""
-    t.__class__ = Tensor
+    """Make the deferred ``t`` an ordinary Tensor holding ``value`` (and ``saved`` inputs);
+    while ``anygrad.compile`` traces, a tensor that sees its value being read."""
+    tracer = TRACER.get()
+    t.__class__ = Tensor if tracer is None else tracer.watched(t)
     _DATA.__set__(t, value)
     t._args = saved
 
@@ -78,6 +81,10 @@ def realize(tensors: Iterable[Any]) -> None:
     """Compute every pending tensor among ``tensors`` (others are ignored), in one schedule
     per backend."""
     global runs
+    tracer = TRACER.get()
+    if tracer is not None:
+        tensors = tuple(tensors)
+        tracer.requested(tensors)
     by_backend: dict[Any, list[Node]] = {}
     for t in tensors:
         if type(t) is LazyTensor:
@@ -128,19 +135,33 @@ def execute(plan: Plan, nodes: list[Node | None], leaves: list, backend: Any) ->
                 value = op.forward(xp, *args, **(step.params if node is None else node.params))
         except Exception as exc:
             raise op_error(op, args, exc) from exc
-        vals[step.node] = value
-        for i, saves in step.fills:  # the tensors of this value become ordinary Tensors
+        if step.outs is None:
+            vals[step.node] = value
+        else:  # a region's kernel: several results
+            for o, v in zip(step.outs, value, strict=True):
+                vals[o] = v
+        for i, saves, o in step.fills:  # the tensors of these values become ordinary Tensors
             node = nodes[i]
             t = None if node is None else node.ref()
             if t is not None and type(t) is LazyTensor and t._args is node:
-                node.value = value
+                node.value = vals[o]
                 node.inputs = ()  # a leaf now: let go of what it was computed from
-                settle(t, value, args if saves else None)
+                settle(t, node.value, args if saves else None)
         for r, key in step.frees:
             if key is not None:
                 pool.setdefault(key, []).append(vals[r])
             vals[r] = None
+    tracer = TRACER.get()
+    if tracer is not None:
+        tracer.executed(plan, leaves, vals, backend)
+    if check is not None:
+        check(plan, leaves, vals, backend)
     return vals
+
+
+#: Called after every run as ``check(plan, leaves, values, backend)`` when set (the test
+#: suite's compile mode: see ``anygrad.compiler.testing``).
+check: Any = None
 
 
 def _into(out: Any, call: Any, op: Any, xp: Any, args: tuple, backend: Any) -> Any:
