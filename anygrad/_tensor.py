@@ -285,7 +285,11 @@ class Tensor:
     def realize(self) -> Tensor:
         """Compute this tensor if lazy mode deferred it; returns self (already computed: a
         no-op). Deferred tensors also compute on any use of their values, and
-        ``backward()`` realizes first."""
+        ``backward()`` realizes first. A Dask tensor is computed now
+        (``anygrad.compute`` computes several in one scheduler call)."""
+        materialize = self._backend.materialize
+        if materialize is not None:
+            self.data = materialize([self.data])[0]
         return self
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None,

@@ -163,5 +163,6 @@ def _backward(root: Any, seed: Any, retain_graph: bool) -> None:
         if any(n != n for n in shape):  # NaN sizes: Dask after a boolean mask
             raise ShapeError(f"backward through {t._op.name}: its result has unknown sizes "
                              f"{shape} (a Dask array after a boolean mask or unique); compute "
-                             f"them first with t.data.compute_chunk_sizes()") from None
+                             f"them first with anygrad.compute(t) or "
+                             f"t.data.compute_chunk_sizes()") from None
         raise

@@ -1,6 +1,7 @@
 """The backend registry: device -> backend, and arrays -> their backend.
 
 Built-ins: ``numpy`` for ``cpu``; ``cupy`` for ``cuda``/``cuda:N`` (imported only when used);
+``dask`` for ``dask`` (lazy Dask arrays, chunked by :func:`dask_chunks`; see ``dask_backend``);
 and a generic backend for every namespace ``array_api_compat.array_namespace`` accepts
 (torch, JAX, Dask, array-api-strict). This package is the only part of anygrad that imports an
 array library.
@@ -21,12 +22,14 @@ import numpy as np
 from .. import modes
 from ..errors import AnygradError, BackendUnavailableError, DeviceError
 from .base import Backend
+from .dask_backend import dask_chunks, get_dask_chunks
+from .dask_backend import factory as _dask
 from .device import Device, add_kind, parse
 from .generic import GenericBackend, factory, library_name
 
 __all__ = ["Backend", "Device", "GenericBackend", "register", "get", "available", "registered",
            "parse", "of_array", "from_data", "Availability", "BackendUnavailableError",
-           "available_devices", "cuda_is_available"]
+           "available_devices", "cuda_is_available", "dask_chunks", "get_dask_chunks"]
 
 Factory = Callable[[Device], Backend]
 
@@ -222,10 +225,12 @@ def of_array(obj: Any) -> Backend | None:
     native = array_api_compat.device(obj)
     if library_name(xp) == "cupy":
         return get(f"cuda:{native.id}")
+    if library_name(xp) == "dask":  # one device, whichever scheduler runs the chunks
+        return get("dask")
     for backend in (*_fixed.values(), *_cache.values()):
         if backend.xp is xp and backend.native == native:
             return backend
-    add_kind(library_name(xp))  # (its tensors' devices: "jax:TFRT_CPU_0", "dask:cpu")
+    add_kind(library_name(xp))  # (its tensors' devices: "jax:TFRT_CPU_0")
     backend = GenericBackend(xp, native)
     _cache[backend.device] = backend
     return backend
@@ -266,6 +271,7 @@ def from_data(obj: Any, device: str | Device | None = None, dtype: Any = None,
 register("cpu", _numpy)
 register("cuda", _cupy)
 register("torch", factory("torch"))
+register("dask", _dask)
 register("array_api_strict", factory("array_api_strict"))
 
 

@@ -34,6 +34,9 @@ class Backend:
     #: A context manager every computation on this backend runs inside (CuPy: the GPU's
     #: ``cupy.cuda.Device``), or None when the library needs none.
     context: Any = None
+    #: ``materialize(arrays) -> arrays``: compute deferred arrays of the library now, in one
+    #: call (Dask's scheduler: see ``dask_backend``); None where arrays are always computed.
+    materialize: Any = None
 
     def __init__(self, xp: Any, device: Device, native: Any):
         self.xp = xp

@@ -1,9 +1,9 @@
-"""Any namespace that array-api-compat recognises: torch, JAX, Dask, array-api-strict, ..."""
+"""Any namespace that array-api-compat recognises: torch, JAX, array-api-strict, ... (Dask has
+its own backend, ``dask_backend``)."""
 
 from __future__ import annotations
 
 import importlib
-import math
 from typing import Any
 
 import array_api_compat
@@ -44,8 +44,6 @@ class GenericBackend(Backend):
             if nat is not None:
                 self._to_dtype[d] = nat
                 self._from_dtype[nat] = d
-        if self.name == "dask":
-            _complete_dask(xp)
 
     def owns(self, array: Any) -> bool:
         try:
@@ -74,22 +72,16 @@ class GenericBackend(Backend):
             return z.index_add(0, pos, g)
         if self.name == "jax":
             return z.at[pos].add(g)
-        if self.name == "dask":
-            return _dask_index_add(z, pos, g)
         return super().index_add(z, pos, g)
 
     def set_at(self, z: Any, key: Any, v: Any) -> Any:
         if self.name == "jax":  # immutable: a new array
             return z.at[key].set(v)
-        if self.name == "dask":
-            return _dask_set(z, key, v)
         return super().set_at(z, key, v)
 
     def add_at(self, z: Any, key: Any, v: Any) -> Any:
         if self.name == "jax":
             return z.at[key].add(v)
-        if self.name == "dask":
-            return _dask_set(z, key, z[key] + v)
         return super().add_at(z, key, v)
 
     def to_numpy(self, array: Any) -> np.ndarray:
@@ -144,74 +136,6 @@ class GenericBackend(Backend):
 
 
 _VIEWS = frozenset({"torch", "array_api_strict"})
-
-
-# -- Dask: what array-api-compat's namespace lacks, written with dask.array (results stay lazy)
-def _complete_dask(xp: Any) -> None:
-    """Add the Array-API functions ``xp`` (array-api-compat's Dask namespace) lacks."""
-    if not hasattr(xp, "take_along_axis"):
-        xp.take_along_axis = _dask_take_along_axis
-
-
-def _dask_take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
-    """``take_along_axis`` for Dask: a gather of ``x``'s flat positions."""
-    da = importlib.import_module("dask.array")
-    axis = axis % x.ndim
-    shape = tuple(j if i == axis else max(n, j)
-                  for i, (n, j) in enumerate(zip(x.shape, indices.shape, strict=True)))
-    pos = da.where(indices < 0, indices + x.shape[axis], indices) * math.prod(x.shape[axis + 1:])
-    for i, n in enumerate(x.shape):
-        if i != axis:
-            along = da.arange(n, dtype=indices.dtype) * math.prod(x.shape[i + 1:])
-            pos = pos + da.reshape(along, tuple(n if j == i else 1 for j in range(x.ndim)))
-    pos = da.reshape(da.broadcast_to(pos, shape), (-1,))
-    return da.reshape(da.take(da.reshape(x, (-1,)), pos), shape)
-
-
-def _known(a: Any, op: str) -> None:
-    """Refuse a Dask array of unknown size (a boolean mask's result), saying what to do."""
-    if any(math.isnan(n) for n in getattr(a, "shape", ())):
-        raise ValueError(f"{op}: a Dask array of unknown chunk sizes, shape {tuple(a.shape)} "
-                         f"(the result of a boolean mask): call y.data.compute_chunk_sizes() "
-                         f"on the masked tensor y before computing its gradient")
-
-
-def _dask_set(z: Any, key: Any, v: Any) -> Any:
-    """``z`` with ``z[key] = v``, a new Dask array (``z`` is left as it was). Dask writes
-    slices itself; keys with arrays (masks, whose selection has a size Dask does not know)
-    are written by one task on the computed blocks, still lazily."""
-    _known(v, "a write into a Dask array")
-    if any(hasattr(k, "dtype") for k in (key if isinstance(key, tuple) else (key,))):
-        dask = importlib.import_module("dask")
-        da = importlib.import_module("dask.array")
-        out = da.from_delayed(dask.delayed(_put)(z, key, v), z.shape, dtype=z.dtype,
-                              meta=z._meta)
-        return out.rechunk(z.chunks)
-    z = z.copy()
-    z[key] = v
-    return z
-
-
-def _put(z: Any, key: Any, v: Any) -> Any:
-    z = z.copy()
-    z[key] = v
-    return z
-
-
-def _dask_index_add(z: Any, pos: Any, g: Any) -> Any:
-    """Scatter-add on Dask: ``bincount`` with ``g`` as weights (real and imaginary parts
-    apart), lazy."""
-    da = importlib.import_module("dask.array")
-    _known(pos, "a scatter-add into a Dask array")
-    n = z.shape[0]
-    g = g.rechunk(pos.chunks)
-    if g.dtype.kind == "c":
-        part = [da.bincount(pos, weights=da.real(g), minlength=n),
-                da.bincount(pos, weights=da.imag(g), minlength=n)]
-        added = part[0] + 1j * part[1]
-    else:
-        added = da.bincount(pos, weights=g, minlength=n)
-    return z + added.astype(z.dtype)
 
 
 def _torch_bfloat16() -> Any:

@@ -31,7 +31,18 @@ _new = object.__new__
 
 
 class Node:
-    """One deferred op: what to compute and what it will be."""
+    """One deferred op: what to compute and what it will be.
+
+    Args:
+        op: The op (None for a node whose value is known from the start).
+        inputs: What it reads: other nodes, arrays, Python scalars.
+        params: Its keyword parameters.
+        pkey: The hashable key of ``params`` (see ``keys.freeze``).
+        shape: The result's shape.
+        dtype: The result's native dtype.
+        ref: A weak reference to the tensor of this node (None until it has one).
+        seq: The node's place in recording order.
+    """
 
     __slots__ = ("op", "inputs", "params", "pkey", "shape", "dtype", "ref", "seq", "value")
 
@@ -52,6 +63,7 @@ class LazyTensor(Tensor):
 
     @property  # type: ignore[override]
     def data(self) -> Any:
+        """The array, computed first (assigning it also computes the tensor first)."""
         from .schedule import realize
         realize((self,))
         return _DATA.__get__(self)
@@ -64,18 +76,22 @@ class LazyTensor(Tensor):
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The size of each axis, known without computing anything."""
         return self._args.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes, known without computing anything."""
         return len(self._args.shape)
 
     @property
     def size(self) -> int:
+        """The number of elements, known without computing anything."""
         return math.prod(self._args.shape)
 
     @property
     def dtype(self) -> Any:
+        """The anygrad DType, known without computing anything."""
         return self._backend.dtype_of(self._args.dtype)
 
     def __len__(self) -> int:
@@ -84,12 +100,18 @@ class LazyTensor(Tensor):
         return self._args.shape[0]
 
     def realize(self) -> Tensor:
+        """Compute this tensor (it becomes an ordinary Tensor) and return it."""
         from .schedule import realize
         realize((self,))
-        return self
+        return Tensor.realize(self)  # (a Dask tensor: computed now)
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
+        """``Tensor.backward``, planned with the forward as one graph (lazy mode's backward).
+
+        With ``create_graph`` or under ``detect_anomaly()``, the tensor is realized and the
+        engine runs the backward instead. The arguments are ``Tensor.backward``'s.
+        """
         if create_graph or _anomaly.ACTIVE:  # the engine's walk on realized tensors (see
             # ``autograd.gradients``; detect_anomaly() checks values a plan does not show)
             self.realize()
@@ -98,6 +120,7 @@ class LazyTensor(Tensor):
         backward(self, grad, bool(retain_graph))
 
     def clear_graph(self) -> None:
+        """Compute this tensor, then cut it from its graph (``Tensor.clear_graph``)."""
         self.realize()
         Tensor.clear_graph(self)
 
@@ -119,6 +142,14 @@ def record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     realized inputs: the result is an ordinary tensor that later deferred ops read, and
     errors are exactly eager mode's. A rule's answer is cached per op, backend, parameters
     and input shapes and dtypes, so a loop recording the same graph every step runs no rule.
+
+    Args:
+        op: The op to apply.
+        inputs: Its operands.
+        params: Its keyword parameters.
+
+    Returns:
+        A deferred :class:`LazyTensor`, or an ordinary tensor where ``op`` ran eagerly.
     """
     backend, inputs = placed(op, inputs)
     pkey, keyed = freeze(params) if params else ((), True)
@@ -205,7 +236,11 @@ USER = Op("deferred", _run_user)
 
 
 def user_deferred(forward_fn: Any, shape: Any, dtype: Any, device: Any) -> LazyTensor:
-    """``Tensor.deferred``: a tensor whose ``forward_fn()`` computes it at ``realize()``."""
+    """``Tensor.deferred``: a tensor whose ``forward_fn()`` computes it at ``realize()``.
+
+    Raises:
+        TypeError: ``forward_fn`` is not callable.
+    """
     from .. import backends
     from ..ops.shape import as_shape
     if not callable(forward_fn):

@@ -82,11 +82,14 @@ class Optimizer:
                     p.grad = _wrap(p.backend.xp.zeros_like(g.data), p.backend)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient; ``closure`` recomputes the loss."""
+        """Update every parameter that has a gradient; ``closure`` recomputes the loss. On
+        Dask the step ends with one scheduler call that leaves parameters, gradients and state
+        concrete (see ``anygrad.compute``)."""
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        deferred: dict[Any, list[Tensor]] = {}  # backends whose updates only record (Dask)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -94,6 +97,10 @@ class Optimizer:
                 backend = p._backend
                 with backend.context or contextlib.nullcontext():
                     self.update(p, p.grad.data, self.state.setdefault(p, {}), group, backend.xp)
+                if getattr(backend, "materialize", None) is not None:
+                    deferred.setdefault(backend, []).append(p)
+        for backend, params in deferred.items():
+            _materialize(backend, params, self.state)
         return loss
 
     def update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any],
@@ -172,6 +179,20 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+def _materialize(backend: Any, params: list[Tensor], state: dict[Tensor, dict[str, Any]]) -> None:
+    """Lazy backends (Dask): compute the updated parameters, their gradients and their state
+    in one scheduler call, so that they hold values again, not the history of every step
+    (the next step's graph is then as large as this one's)."""
+    slots = [(p, None) for p in params] + [(p.grad, None) for p in params]
+    slots += [(s, k) for p in params for s in [state[p]] for k, v in s.items() if _is_array(v)]
+    values = backend.materialize([h.data if k is None else h[k] for h, k in slots])
+    for (holder, key), v in zip(slots, values, strict=True):
+        if key is None:
+            holder.data = v
+        else:
+            holder[key] = v
 
 
 def _is_array(v: Any) -> bool:
