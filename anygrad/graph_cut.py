@@ -58,6 +58,16 @@ def set_graph_cut(mode: str) -> _Setting:
 
     Takes effect at once; used as ``with anygrad.set_graph_cut("raise"): ...`` the previous
     mode comes back when the block ends.
+
+    Args:
+        mode: ``"warn"``, ``"raise"`` or ``"ignore"``.
+
+    Returns:
+        A context manager that restores the previous mode on exit (the new one is set
+        already, whether or not it is used).
+
+    Raises:
+        ValueError: ``mode`` is not one of the three.
     """
     if mode not in _MODES:
         raise ValueError(f"set_graph_cut: mode must be one of {', '.join(map(repr, _MODES))}, "
@@ -88,6 +98,17 @@ def cut(tensor: Any, how: str) -> None:
 
     The conversion methods call this only after their own cheap check (``t._rg`` and
     gradient recording on), so it is off every hot path.
+
+    Args:
+        tensor: The tensor converted.
+        how: The conversion, as the message names it.
+
+    Raises:
+        GraphCutError: Under ``set_graph_cut("raise")``.
+
+    Warns:
+        GraphCutWarning: Under ``"warn"`` (the default), pointing at the first frame outside
+            anygrad.
     """
     mode = _MODE.get()
     if mode == "ignore":

@@ -188,7 +188,28 @@ def _resolve_ufunc(ufunc: Any) -> Any:
 
 
 def array_ufunc(self: Tensor, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-    """NEP 13: NumPy's ufuncs on Tensors run anygrad's differentiable functions."""
+    """NEP 13: NumPy's ufuncs on Tensors run anygrad's differentiable functions
+    (``Tensor.__array_ufunc__``).
+
+    Args:
+        self: The Tensor NumPy dispatched on.
+        ufunc: The NumPy ufunc.
+        method: ``"__call__"``, ``"reduce"``, ``"accumulate"``, ``"outer"``, ...
+        *inputs: Its operands.
+        **kwargs: Its keywords (``out=``, ``where=``, ``dtype=``, ``axis=``, ...).
+
+    Returns:
+        The anygrad function's result (written into ``out`` when given); without an anygrad
+        equivalent, NumPy's own on host data, as constants (see the module's docstring).
+
+    Raises:
+        TypeError: The ufunc (or this use of it) has no anygrad equivalent and a Tensor
+            operand requires a gradient, or a Tensor is not in host memory, or the method is
+            ``at`` (an in-place write), or a NumPy ``out=`` is given a result that requires
+            a gradient (or several arrays where one is taken).
+        DeviceError: Tensor operands on different devices, or a NumPy ``out=`` given a
+            result off the host.
+    """
     if method == "__call__" and not kwargs:
         fn = _UFUNCS.get(ufunc)
         if fn is not None:
@@ -884,7 +905,29 @@ def _resolve_function(func: Any) -> Any:
 
 
 def array_function(self: Tensor, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
-    """NEP 18: NumPy's functions on Tensors run anygrad's differentiable functions."""
+    """NEP 18: NumPy's functions on Tensors run anygrad's differentiable functions
+    (``Tensor.__array_function__``).
+
+    Args:
+        self: The Tensor NumPy dispatched on.
+        func: The NumPy function.
+        types: The array types among its arguments.
+        args: Its positional arguments.
+        kwargs: Its keyword arguments.
+
+    Returns:
+        The anygrad function's result; without an anygrad equivalent, NumPy's own on host
+        data, as constants (see the module's docstring); NotImplemented when another array
+        type than Tensors and NumPy's takes part.
+
+    Raises:
+        TypeError: The function (or this use of it) has no anygrad equivalent and a Tensor
+            argument requires a gradient, or a Tensor is not in host memory, or the function
+            writes into a Tensor argument, or a NumPy ``out=`` is given a result that
+            requires a gradient.
+        DeviceError: Tensor arguments on different devices, or a NumPy ``out=`` given a
+            result off the host.
+    """
     for t in types:  # Tensors, NumPy's arrays: ours; other array types: theirs
         if not issubclass(t, Tensor) and t.__module__ != "numpy":
             return NotImplemented

@@ -65,6 +65,16 @@ class BlockedFuser:
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019 (one fuser for the process)
     def compile(self, program: Any) -> Callable:
+        """The kernel of ``program`` (cached per program).
+
+        Args:
+            program: A fused program (``anygrad.lazy.fusion.Program``).
+
+        Returns:
+            ``kernel(args, out=None)`` on the program's inputs: a chain's returns its result
+            (written into ``out`` when given); a region's ignores ``out`` and returns the
+            tuple of its ``outs`` arrays, then its ``sums`` values.
+        """
         if program.outs or program.sums:
             return _region_kernel(program)
         steps, dtypes = _allocate(program.body)
@@ -215,4 +225,5 @@ def _run_region(steps: tuple, pools: tuple, sum_at: list, totals: list) -> None:
 
 @functools.cache
 def fuser() -> BlockedFuser:
+    """The blockwise NumPy fuser (one for the process)."""
     return BlockedFuser()

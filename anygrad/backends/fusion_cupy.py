@@ -89,6 +89,12 @@ def check_source(program: Any) -> str:
 
 
 class CupyFuser:
+    """Compiles fused programs (see ``anygrad.lazy.fusion``) to CuPy ``ElementwiseKernel``s.
+
+    Args:
+        cupy: The ``cupy`` module.
+    """
+
     ops = frozenset(TEMPLATES)
     dtypes = frozenset({"float32", "float64"})
     min_size = 0  # one launch instead of several pays at every size
@@ -100,6 +106,16 @@ class CupyFuser:
         self._kernels: dict[Any, Callable] = {}
 
     def compile(self, program: Any) -> Callable | None:
+        """The kernel of ``program`` (cached per program), or None for one with ``sums``.
+
+        Args:
+            program: A fused program (``anygrad.lazy.fusion.Program``).
+
+        Returns:
+            ``kernel(args, out=None)`` on the program's inputs: a chain's returns its result
+            (written into ``out`` when given); a region's ignores ``out`` and returns the
+            tuple of its results. None when the program has reductions.
+        """
         if program.sums:
             return None
         kernel = self._kernels.get(program)

@@ -41,7 +41,11 @@ def expression(program: Any) -> str:
 
 class NumexprFuser:
     """Compiles fused programs to numexpr calls; ``compile`` gives None for a program whose
-    numexpr result would not have the dtype eager mode gives."""
+    numexpr result would not have the dtype eager mode gives.
+
+    Args:
+        ne: The ``numexpr`` module.
+    """
 
     ops = frozenset(TEMPLATES)
     dtypes = frozenset({"float32", "float64"})
@@ -52,6 +56,16 @@ class NumexprFuser:
         self._kernels: dict[Any, Callable | None] = {}
 
     def compile(self, program: Any) -> Callable | None:
+        """The kernel of ``program`` (cached per program), or None.
+
+        Args:
+            program: A fused program (``anygrad.lazy.fusion.Program``).
+
+        Returns:
+            ``kernel(args, out=None)`` on the program's inputs, returning its result (written
+            into ``out`` when given); None for a region (several results) or when a trial
+            run on one-element inputs fails or gives another dtype than eager mode's.
+        """
         if program.outs or program.sums:  # one result per numexpr call
             return None
         try:

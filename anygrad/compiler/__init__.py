@@ -52,7 +52,14 @@ class CompileWarning(UserWarning):
 
 @dataclass
 class Stats:
-    """What a compiled function did: traces, replays, and calls run eagerly or lazily."""
+    """What a compiled function did: traces, replays, and calls run eagerly or lazily.
+
+    Attributes:
+        traces: Calls that traced the function.
+        replays: Calls that replayed a trace.
+        fallbacks: Calls that ran the function eagerly or in lazy mode (a refused trace).
+        evictions: Signatures dropped from the full cache.
+    """
 
     traces: int = 0
     replays: int = 0
@@ -74,9 +81,23 @@ _FALLBACKS = ("eager", "error")
 def compile(fn: Callable | None = None, *, cache_size: int = 64,  # noqa: A001 (the API's name)
             fallback: str = "eager") -> Any:
     """``fn`` traced once per signature and replayed after (see the module's docstring);
-    also ``@compile`` and ``@compile(cache_size=..., fallback=...)``. ``cache_size``: the
-    signatures kept (the least recently used is evicted); ``fallback``: ``"eager"`` or
-    ``"error"`` for functions that cannot be replayed."""
+    also ``@compile`` and ``@compile(cache_size=..., fallback=...)``.
+
+    Args:
+        fn: The function to compile; None for the decorator with arguments.
+        cache_size: The signatures kept (the least recently used is evicted).
+        fallback: For a signature whose trace cannot be replayed: ``"eager"`` runs ``fn``
+            eagerly from then on, after one :class:`CompileWarning`; ``"error"`` raises
+            :class:`CompileError` instead.
+
+    Returns:
+        A :class:`CompiledFunction`; with ``fn`` None, a decorator making one.
+
+    Raises:
+        ValueError: ``cache_size`` is not a positive int, or ``fallback`` is neither
+            ``"eager"`` nor ``"error"``.
+        TypeError: ``fn`` is not callable.
+    """
     if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
         raise ValueError(f"compile: cache_size must be a positive int, not {cache_size!r}")
     if fallback not in _FALLBACKS:
@@ -87,7 +108,18 @@ def compile(fn: Callable | None = None, *, cache_size: int = 64,  # noqa: A001 (
 
 
 class CompiledFunction:
-    """A function traced once per signature and replayed after (see :func:`compile`)."""
+    """A function traced once per signature and replayed after (see :func:`compile`).
+
+    Its ``stats`` (a :class:`Stats`) count the traces, replays, fallbacks and evictions.
+
+    Args:
+        fn: The function compiled (a method too: the compiled function is a descriptor).
+        cache_size: The signatures kept (the least recently used is evicted).
+        fallback: ``"eager"`` or ``"error"``, as in :func:`compile` (not checked here).
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+    """
 
     def __init__(self, fn: Callable, cache_size: int = 64, fallback: str = "eager"):
         if not callable(fn):
@@ -114,6 +146,17 @@ class CompiledFunction:
             self._cache.clear()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn``: replay its trace for this signature, trace it on the first call, or
+        run it eagerly (or lazily) where its trace was refused. Inside lazy mode or another
+        trace, ``fn`` just runs.
+
+        Returns:
+            What ``fn`` returns.
+
+        Raises:
+            CompileError: With ``fallback="error"``, when this call's trace cannot be
+                replayed.
+        """
         mode = MODE.get()
         if mode.lazy or TRACER.get() is not None:  # inside lazy mode or another trace: its
             return self.fn(*args, **kwargs)         # ops are that graph's

@@ -28,7 +28,19 @@ _NUMPY_LIKE = frozenset({"numpy", "cupy"})
 def replayer(plan: Plan, backend: Any, leaf_dtypes: tuple, needed: tuple[int, ...]) -> Callable:
     """``run(leaves) -> values of needed``: ``plan`` on leaf arrays of ``leaf_dtypes``,
     returning the results of the nodes ``needed`` (nodes a tensor held while tracing: never
-    released)."""
+    released).
+
+    Args:
+        plan: The plan to replay; the generated functions are cached on it.
+        backend: The backend whose functions the code calls.
+        leaf_dtypes: The dtypes of the leaf arrays ``run`` will be given, in order.
+        needed: The nodes whose values ``run`` returns, in order.
+
+    Returns:
+        ``run``, taking the list of leaf arrays and returning a tuple of the needed values
+        (its generated source is its ``source`` attribute). Should the generated code raise,
+        ``run`` runs the plan on the executor, which raises the op's error.
+    """
     cache = plan.replay if plan.replay is not None else {}
     plan.replay = cache
     key = (backend, leaf_dtypes, needed)

@@ -67,7 +67,12 @@ def _pre_existing(t: Tensor, start: int) -> bool:
 
 
 class Tracer:
-    """Listens to lazy mode while a function is traced (see the module's docstring)."""
+    """Listens to lazy mode while a function is traced (see the module's docstring).
+
+    Args:
+        tensors: The tensors among the function's arguments, in order: the replay's inputs.
+            Each becomes a :func:`watched_class` tensor until :meth:`restore`.
+    """
 
     def __init__(self, tensors: list[Tensor]):
         self.start = next(engine.sequence)
@@ -92,11 +97,14 @@ class Tracer:
 
     # -- hooks (called by lazy mode) -------------------------------------------------------
     def refuse(self, reason: str) -> None:
+        """Mark the trace as one that cannot be replayed; the first ``reason`` given is kept."""
         if self.reason is None:
             self.reason = reason
 
     @contextlib.contextmanager
     def inside(self) -> Iterator[None]:
+        """A context in which lazy mode's own work runs (a backward, an optimiser's step):
+        reads there are not the function's, and effects there are not written down."""
         self.depth += 1
         try:
             yield
@@ -104,17 +112,23 @@ class Tracer:
             self.depth -= 1
 
     def read(self, t: Any) -> None:
+        """The function read the value of ``t``: refuse the trace, unless inside lazy mode's
+        own work (:meth:`inside`)."""
         if not self.depth:
             self.refuse(f"the function reads the value of a tensor {t.dtype.name}{list(t.shape)}"
                         f" while it is traced (bool(), float(), item(), .numpy(), printing, "
                         f"an in-place write or .data): Python code may depend on it")
 
     def requested(self, tensors: Any) -> None:
+        """Deferred tensors among ``tensors`` are to be computed: a read, unless inside lazy
+        mode's own work."""
         if not self.depth and any(type(t) is LazyTensor for t in tensors):
             t = next(t for t in tensors if type(t) is LazyTensor)
             self.read(t)
 
     def watched(self, t: Tensor) -> type:
+        """The class a deferred tensor ``t`` becomes once computed: a :func:`watched_class`
+        tensor, switched back to ``Tensor`` by :meth:`restore`."""
         cls = watched_class(Tensor)
         self.switched.append((t, Tensor))
         return cls
@@ -125,9 +139,12 @@ class Tracer:
         self.draws.append((fn, args, kwargs, array))
 
     def saw(self, t: Tensor, array: Any) -> None:
+        """An op read ``array``, the value of the ordinary tensor ``t`` (for :meth:`_source`)."""
         self.seen.setdefault(id(array), (t, array))
 
     def executed(self, plan: Any, leaves: list, vals: list, backend: Any) -> None:
+        """A plan ran: write down where each of its ``leaves`` came from, and which arrays
+        among its values ``vals`` it produced. Refuses a plan with unkeyed parameters."""
         if plan.unkeyed:
             self.refuse("a planned op has parameters holding arrays (integer indices, say)")
         event = len(self.events)
@@ -142,6 +159,9 @@ class Tracer:
                 self.alive.append(v)
 
     def delivered(self, targets: list, arrays: list, copies: list) -> None:
+        """A backward handed each of ``targets`` its gradient among ``arrays`` (None: none;
+        copied first where ``copies`` says so). Refuses a gradient no plan computed, or one
+        going to a tensor made while tracing."""
         out = []
         for p, a, copy in zip(targets, arrays, copies, strict=True):
             if a is None:
@@ -226,12 +246,15 @@ class Tracer:
         return _template(out, self), graph
 
     def restore(self) -> None:
+        """Give every tensor switched to a :func:`watched_class` its own class back."""
         for t, cls in reversed(self.switched):
             if type(t) is watched_class(cls):
                 t.__class__ = cls
         self.switched.clear()
 
     def program(self, template: Any) -> Program:
+        """The :class:`Program` replaying this trace, its outputs rebuilt from ``template``
+        (see :meth:`finish`)."""
         return Program(self, template)
 
 
@@ -307,6 +330,18 @@ class Program:
         self.template = _fold_template(template, fold)
 
     def replay(self, tensors: list[Tensor]) -> Any:
+        """Do again what the trace did, on new arguments.
+
+        Args:
+            tensors: The call's tensor arguments, in the order the trace had them.
+
+        Returns:
+            The function's outputs, rebuilt as the trace returned them.
+
+        Raises:
+            Stale: A tensor the trace captured is gone or changed (checked before anything
+                runs).
+        """
         captured = []
         for ref, shape, dtype, backend, rg in self.guards:
             t = ref()

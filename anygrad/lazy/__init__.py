@@ -27,7 +27,11 @@ __all__ = ["record", "realize", "LazyTensor", "Node", "pending", "stats", "clear
 
 
 def realize(*tensors: Any) -> None:
-    """Compute several deferred tensors in one schedule (sharing what they have in common)."""
+    """Compute several deferred tensors in one schedule (sharing what they have in common).
+
+    Args:
+        *tensors: The tensors to compute; those not deferred are ignored.
+    """
     _realize(tensors)
 
 

@@ -84,6 +84,11 @@ def _arrays(avals: list) -> list:
 
 
 def elementwise(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of elementwise ops (``where`` and ``astype`` too): the inputs' broadcast shape.
+
+    Raises:
+        ValueError: The input shapes do not broadcast.
+    """
     shape = broadcast_shapes(*(a.shape for a in _arrays(avals)))
     return shape, probe_dtype(op, backend, avals, params)
 
@@ -99,6 +104,11 @@ def _axes(axis: Any, ndim: int) -> tuple:
 
 
 def reduction(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of reductions: ``axis`` (None: all) removed, or kept as 1 with ``keepdims``.
+
+    Raises:
+        ValueError: An axis is out of range.
+    """
     (x,) = avals
     axes = _axes(params.get("axis"), len(x.shape))
     if params.get("keepdims", False):
@@ -109,6 +119,12 @@ def reduction(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def reshape(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``reshape``: ``shape``, with its one ``-1`` inferred.
+
+    Raises:
+        ValueError: The shape has more than one ``-1`` or a size below ``-1``, or its size is
+            not the input's.
+    """
     (x,), shape = avals, tuple(params["shape"])
     size = math.prod(x.shape)
     if shape.count(-1) > 1 or any(n < -1 for n in shape):
@@ -124,6 +140,11 @@ def reshape(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def permute_dims(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``permute_dims``: the input's axes in the order ``axes``.
+
+    Raises:
+        ValueError: ``axes`` is not a permutation of the input's axes.
+    """
     (x,), axes = avals, params["axes"]
     if sorted(axes) != list(range(len(x.shape))):
         raise ValueError(f"bad axes {axes}")
@@ -131,6 +152,11 @@ def permute_dims(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def broadcast_to(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``broadcast_to``: ``shape``.
+
+    Raises:
+        ValueError: The input does not broadcast to ``shape``.
+    """
     (x,), shape = avals, tuple(params["shape"])
     if len(shape) < len(x.shape) or broadcast_shapes(x.shape, shape) != shape:
         raise ValueError(f"cannot broadcast {x.shape} to {shape}")
@@ -138,6 +164,11 @@ def broadcast_to(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def concat(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``concat``: the inputs joined along ``axis`` (None: flattened first).
+
+    Raises:
+        ValueError: An input is not an array, or the shapes differ off the axis.
+    """
     arrays, axis = _arrays(avals), params["axis"]
     if len(arrays) != len(avals):
         raise ValueError("concat of non-arrays")
@@ -153,6 +184,11 @@ def concat(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def stack(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``stack``: a new axis ``axis`` of the inputs' count.
+
+    Raises:
+        ValueError: An input is not an array, or the shapes differ.
+    """
     arrays, axis = _arrays(avals), params["axis"]
     if len(arrays) != len(avals) or any(a.shape != arrays[0].shape for a in arrays):
         raise ValueError("stack: shapes differ")
@@ -162,6 +198,12 @@ def stack(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def matmul(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``matmul``: the Array API's, one-dimensional operands included.
+
+    Raises:
+        ValueError: An operand is not an array of at least one dimension, the inner sizes
+            differ, or the batch shapes do not broadcast.
+    """
     x, y = avals
     if type(x) is not Aval or type(y) is not Aval or not x.shape or not y.shape:
         raise ValueError("matmul needs arrays of at least one dimension")
@@ -195,6 +237,8 @@ def same_shape(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def cumulative(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``cumulative_sum`` and ``cumulative_prod``: the input's shape, one longer
+    along ``axis`` with ``include_initial``."""
     (x,), axis = avals, params["axis"]
     shape = list(x.shape)
     shape[axis] += bool(params["include_initial"])
@@ -202,6 +246,11 @@ def cumulative(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def diagonal(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``diagonal``: the batch shape, then the length of the diagonal ``offset``.
+
+    Raises:
+        ValueError: The input has fewer than two dimensions.
+    """
     (x,), k = avals, params["offset"]
     if len(x.shape) < 2:
         raise ValueError("diagonal of fewer than two dimensions")
@@ -211,6 +260,14 @@ def diagonal(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def repeat(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``repeat`` with one int of repeats: ``axis`` (None: the flattened input)
+    made ``repeats`` times longer.
+
+    Raises:
+        TypeError: ``repeats`` is not a non-negative int (per-element repeats make the
+            result's length depend on values).
+        ValueError: ``axis`` is out of range.
+    """
     (x,), r, axis = avals, params["repeats"], params["axis"]
     if type(r) is not int or r < 0:
         raise TypeError("repeats given per element: the result's length depends on values")
@@ -226,6 +283,12 @@ def _index_dtype(backend: Any, idx: Aval) -> None:
 
 
 def take(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``take``: ``axis`` replaced by the indices' shape.
+
+    Raises:
+        TypeError: The indices are not integers.
+        ValueError: ``axis`` is out of range.
+    """
     (x, idx), axis = avals, params["axis"]
     _index_dtype(backend, idx)
     axis = _axes(axis, len(x.shape))[0]
@@ -233,6 +296,14 @@ def take(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def take_along_axis(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``take_along_axis``: the indices' length along ``axis``, the other axes
+    broadcast.
+
+    Raises:
+        TypeError: The indices are not integers.
+        ValueError: The indices and the input differ in rank, ``axis`` is out of range, or
+            the other axes do not broadcast.
+    """
     (x, idx), axis = avals, params["axis"]
     _index_dtype(backend, idx)
     if len(idx.shape) != len(x.shape):
@@ -244,6 +315,11 @@ def take_along_axis(op: Op, backend: Any, avals: list, params: dict) -> tuple:
 
 
 def searchsorted(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Rule of ``searchsorted``: the shape of the values searched for (``x2``).
+
+    Raises:
+        ValueError: The sorted array ``x1`` is not one-dimensional.
+    """
     x1, x2 = avals
     if len(x1.shape) != 1:
         raise ValueError("searchsorted: x1 must be one-dimensional")
@@ -312,31 +388,61 @@ def _pinv(x: Aval, **params: Any) -> tuple:
 
 
 def qr_q(x: Aval, mode: str) -> tuple:
+    """The shape of ``Q`` of ``qr`` in ``mode``.
+
+    Raises:
+        ValueError: ``x`` is not a matrix (fewer than two dimensions).
+    """
     m, n = _matrix(x)
     return x.shape[:-2] + (m, m if mode == "complete" else min(m, n))
 
 
 def qr_r(x: Aval, mode: str) -> tuple:
+    """The shape of ``R`` of ``qr`` in ``mode``.
+
+    Raises:
+        ValueError: ``x`` is not a matrix (fewer than two dimensions).
+    """
     m, n = _matrix(x)
     return x.shape[:-2] + (m if mode == "complete" else min(m, n), n)
 
 
 def svd_u(x: Aval, full: bool) -> tuple:
+    """The shape of ``U`` of ``svd`` (``full``: full matrices).
+
+    Raises:
+        ValueError: ``x`` is not a matrix (fewer than two dimensions).
+    """
     m, n = _matrix(x)
     return x.shape[:-2] + (m, m if full else min(m, n))
 
 
 def svd_s(x: Aval, full: bool) -> tuple:
+    """The shape of the singular values of ``svd``.
+
+    Raises:
+        ValueError: ``x`` is not a matrix (fewer than two dimensions).
+    """
     m, n = _matrix(x)
     return x.shape[:-2] + (min(m, n),)
 
 
 def svd_vh(x: Aval, full: bool) -> tuple:
+    """The shape of ``Vh`` of ``svd`` (``full``: full matrices).
+
+    Raises:
+        ValueError: ``x`` is not a matrix (fewer than two dimensions).
+    """
     m, n = _matrix(x)
     return x.shape[:-2] + (n if full else min(m, n), n)
 
 
 def eigenvalues(x: Aval, **params: Any) -> tuple:
+    """The shape of the eigenvalues of a (batch of) square matrix.
+
+    Raises:
+        ValueError: ``x`` is not a square matrix.
+    """
     return _batch(x) + (x.shape[-1],)
 
 

@@ -11,12 +11,18 @@ SIZE = 256
 
 @dataclass
 class Stats:
-    """Counters of the plan cache (``anygrad.lazy.stats``)."""
+    """Counters of the plan cache (``anygrad.lazy.stats``).
+
+    Attributes:
+        hits: Look-ups that found an entry (a realization's plan, or a backward's).
+        misses: Look-ups that found none.
+    """
 
     hits: int = 0
     misses: int = 0
 
     def reset(self) -> None:
+        """Set both counters to zero."""
         self.hits = self.misses = 0
 
 
@@ -36,6 +42,7 @@ def lookup(signature: tuple) -> Any:
 
 
 def store(signature: tuple, plan: Any) -> None:
+    """Keep ``plan`` for ``signature``, evicting the least recently used past ``SIZE`` plans."""
     _plans[signature] = plan
     if len(_plans) > SIZE:
         _plans.popitem(last=False)

@@ -98,7 +98,15 @@ def _identity(name: str, crefs: tuple, nodes: list, i: int) -> bool:
 
 
 class GraphView:
-    """The graph as planning sees it (after merging equal nodes)."""
+    """The graph as planning sees it (after merging equal nodes).
+
+    Args:
+        descs: The signature's node descriptions: ``(op, parameter key, input references,
+            held)`` per node.
+        leaf_meta: The leaves' ``(shape, native dtype)``.
+        nodes: The graph's nodes (their shapes and dtypes).
+        backend: The backend (to name the dtypes).
+    """
 
     def __init__(self, descs: tuple, leaf_meta: tuple, nodes: list, backend: Any):
         n = len(descs)
@@ -132,10 +140,22 @@ class GraphView:
                     self.uses[r][i] = self.uses[r].get(i, 0) + 1
 
     def dtype_of_ref(self, r: int) -> str:
+        """The dtype name of input reference ``r``: node ``r``'s, or leaf ``-1 - r``'s."""
         return self.dtypes[r] if r >= 0 else self.leaf_dtypes[-1 - r]
 
 
 def build(signature: tuple, nodes: list, backend: Any) -> Plan:
+    """Plan the graph of ``signature`` (see ``schedule.trace``): merge equal nodes, fuse
+    what ``backend``'s fuser compiles, and order the steps and buffer releases.
+
+    Args:
+        signature: The graph's signature: its backend, node descriptions and leaf metadata.
+        nodes: The graph's nodes, in signature order (their shapes, dtypes and parameters).
+        backend: The backend the plan runs on.
+
+    Returns:
+        The :class:`Plan`, valid for every graph of this signature.
+    """
     _, descs, leaf_meta = signature
     g = GraphView(descs, leaf_meta, nodes, backend)
     fuser = backend.fuser()

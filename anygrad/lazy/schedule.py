@@ -113,7 +113,16 @@ _no_out: set = set()  # (backend, op) pairs whose function refused ``out=``
 def execute(plan: Plan, nodes: list[Node | None], leaves: list, backend: Any) -> list:
     """Run ``plan`` on this graph's ``nodes`` and ``leaves``, filling the tensors it holds;
     return the run's values (see ``Plan``). A node None is one the plan alone knows (a
-    compiled backward's): it runs with the parameters it was planned with, and fills nothing."""
+    compiled backward's): it runs with the parameters it was planned with, and fills nothing.
+
+    Raises:
+        ShapeError: A step's function raised ValueError (or a shape error of torch's),
+            reworded to name the op and its operands.
+        DTypeError: It raised TypeError or NotImplementedError (or a type error of
+            torch's), reworded likewise.
+        Exception: Any other error of a step's function, of its own type where it can be
+            reworded so (an anygrad error as it was).
+    """
     xp = backend.xp
     vals: list[Any] = [None] * plan.n
     vals += leaves

@@ -90,7 +90,19 @@ _POLYGAMMA = Op("polygamma", lambda xp, x, *, n: kernel("polygamma")(xp, n, x),
 
 def polygamma(n: int, x: Any) -> Tensor:
     """The ``n``-th derivative of ``digamma`` (``n`` a non-negative Python integer, or a 0-d
-    integer tensor); differentiable in ``x``."""
+    integer tensor); differentiable in ``x``.
+
+    Args:
+        n: The order of the derivative (0: ``digamma`` itself).
+        x: The points.
+
+    Returns:
+        ``polygamma(n, x)``, elementwise.
+
+    Raises:
+        DTypeError: ``n`` is not an integer.
+        DomainError: ``n`` is negative.
+    """
     n = _order("polygamma", n, "n")
     return apply_unary(_POLYGAMMA, ensure_tensor(x), {"n": n})
 
@@ -98,7 +110,19 @@ def polygamma(n: int, x: Any) -> Tensor:
 def multigammaln(a: Any, d: int) -> Tensor:
     """The log of the multivariate gamma function of dimension ``d`` (a positive integer):
     ``d(d-1)/4 log(pi) + sum_j gammaln(a - j/2)``. NaN where ``a <= (d - 1) / 2`` (SciPy
-    raises there: a check of values that lazy mode and devices cannot make for free)."""
+    raises there: a check of values that lazy mode and devices cannot make for free).
+
+    Args:
+        a: The points.
+        d: The dimension (a positive Python integer, or a 0-d integer tensor).
+
+    Returns:
+        ``multigammaln(a, d)``, elementwise.
+
+    Raises:
+        DTypeError: ``d`` is not an integer.
+        DomainError: ``d`` is below 1.
+    """
     d = _order("multigammaln", d, "d")
     if d < 1:
         raise DomainError(f"multigammaln: d is a positive integer, not {d}")
@@ -155,7 +179,19 @@ def logsumexp(a: Any, axis: int | tuple[int, ...] | None = None, b: Any = None,
               keepdims: bool = False, return_sign: bool = False) -> Any:
     """``log(sum(b * exp(a)))`` over ``axis`` without overflow (``b``: weights, broadcast
     against ``a``). With ``return_sign``: ``(log(abs(s)), sign(s))``; else NaN where the
-    weighted sum ``s`` is negative."""
+    weighted sum ``s`` is negative.
+
+    Args:
+        a: The values.
+        axis: The axes reduced (None: all).
+        b: The weights; None: ones.
+        keepdims: Whether the reduced axes stay, as size 1.
+        return_sign: Whether to return the sign of the weighted sum too.
+
+    Returns:
+        The log of the (absolute) weighted sum; with ``return_sign``, the tuple of it and
+        the sum's sign.
+    """
     a = ensure_tensor(a)
     if b is None and not return_sign:
         return _ops.logsumexp(a, axis=axis, keepdims=keepdims)
@@ -180,7 +216,15 @@ def _squeezed(x: Tensor, axis: Any) -> Tensor:
 
 
 def softmax(x: Any, axis: int | tuple[int, ...] | None = None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` over ``axis`` (None: all elements), without overflow."""
+    """``exp(x) / sum(exp(x))`` over ``axis`` (None: all elements), without overflow.
+
+    Args:
+        x: The values.
+        axis: The axis (or axes) normalised over; None: all elements.
+
+    Returns:
+        The softmax, shaped like ``x``.
+    """
     x = ensure_tensor(x)
     if isinstance(axis, int) and x.ndim:
         return _nn.softmax(x, axis=axis)
@@ -188,7 +232,15 @@ def softmax(x: Any, axis: int | tuple[int, ...] | None = None) -> Tensor:
 
 
 def log_softmax(x: Any, axis: int | tuple[int, ...] | None = None) -> Tensor:
-    """``log(softmax(x, axis))``, computed stably."""
+    """``log(softmax(x, axis))``, computed stably.
+
+    Args:
+        x: The values.
+        axis: The axis (or axes) normalised over; None: all elements.
+
+    Returns:
+        The log-softmax, shaped like ``x``.
+    """
     x = ensure_tensor(x)
     if isinstance(axis, int) and x.ndim:
         return _nn.log_softmax(x, axis=axis)

@@ -30,15 +30,18 @@ def _positive(xp: Any, x: Any, mask: Any) -> Any:
 
 
 def expit(xp: Any, x: Any) -> Any:
+    """``1 / (1 + exp(-x))``, through ``exp(-|x|)`` so that nothing overflows."""
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def logit(xp: Any, x: Any) -> Any:
+    """``log(x / (1 - x))``."""
     return xp.log(x / (1 - x))
 
 
 def log_expit(xp: Any, x: Any) -> Any:
+    """``-(log1p(exp(-|x|)) + max(-x, 0))``: ``log(expit(x))`` without overflow."""
     return -(xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, xp.zeros_like(x)))
 
 
@@ -50,6 +53,7 @@ def _xlog(log: str) -> Callable[..., Any]:
 
 
 def entr(xp: Any, x: Any) -> Any:
+    """``-x log(x)`` for x > 0, 0 at 0, -inf below (NaN stays NaN)."""
     pos = x > 0
     safe = _positive(xp, x, pos)
     edge = xp.where(x == 0, 0.0, xp.full_like(x, -_INF))
@@ -65,6 +69,8 @@ def _entropy(xp: Any, x: Any, y: Any, kl: bool) -> Any:
 
 
 def huber(xp: Any, delta: Any, r: Any) -> Any:
+    """``r**2 / 2`` where ``|r| <= delta``, else ``delta (|r| - delta / 2)``; inf for
+    delta < 0 (NaN where an argument is NaN)."""
     a = xp.abs(r)
     out = xp.where(a <= delta, r * r / 2, delta * (a - delta / 2))
     return _nan_where(xp, xp.where(delta < 0, _INF, out), delta, r)

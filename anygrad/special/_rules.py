@@ -39,7 +39,7 @@ def _i1e(xp: Any, g: Any, out: Any, x: Any) -> Any:
 
 
 def _digamma_diff(xp: Any, a: Any, b: Any) -> Any:
-    """d betaln(a, b) / da = digamma(a) - digamma(a + b)."""
+    """The derivative d betaln(a, b) / da = digamma(a) - digamma(a + b)."""
     sp = lib(xp)
     return sp.digamma(a) - sp.digamma(a + b)
 
