@@ -153,7 +153,6 @@ def test_the_reference_lists_every_public_name(module: str) -> None:
 # Still without docstrings: ``Tensor.permute``/``permute_dims``/``T``, the creation functions
 # and ``unique_counts``/``_inverse``/``_values`` (files being finished by others). Strict: the
 # marker must go once they have them.
-@pytest.mark.xfail(strict=True, reason="some op and Tensor docstrings are still missing")
 def test_every_public_name_of_the_namespace_has_a_docstring() -> None:
     pytest.importorskip("griffe", reason="the reference is rendered with griffe (extra docs)")
     missing = []

@@ -112,9 +112,17 @@ class DaskBackend(GenericBackend):
             xp.take_along_axis = _take_along_axis
 
     def owns(self, array: Any) -> bool:
+        """Whether ``array`` is a Dask array."""
         return is_dask(array)
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """``obj`` as a Dask array: Dask arrays as they are, host data chunked by the
+        :func:`dask_chunks` policy (a copy: the graph keeps the buffer).
+
+        Raises:
+            ValueError: For ``copy=False`` on host data.
+            TypeError: For data that is not numeric.
+        """
         if is_dask(obj):
             return super().asarray(obj, dtype, copy)
         if copy is False:
@@ -134,6 +142,7 @@ class DaskBackend(GenericBackend):
                                 asarray=False)
 
     def ones(self, shape: tuple, dtype: Any) -> Any:
+        """A lazy array of ones, chunked by the policy."""
         return _da().ones(shape, dtype=dtype, chunks=_policy(shape))
 
     def to_numpy(self, array: Any) -> np.ndarray:
@@ -143,6 +152,7 @@ class DaskBackend(GenericBackend):
         return np.array(array.compute(scheduler="sync") if local else array.compute(), copy=True)
 
     def accept(self, array: Any, source: Backend) -> Any:
+        """``array`` of ``source`` as a Dask array (through the host)."""
         return self.asarray(source.to_numpy(array))
 
     # -- functional writes and scatter-add -------------------------------------------------
@@ -174,6 +184,7 @@ class DaskBackend(GenericBackend):
         return z
 
     def add_at(self, z: Any, key: Any, v: Any) -> Any:
+        """``z`` with ``z[key] += v``, a new Dask array."""
         return self.set_at(z, key, z[key] + v)
 
     # -- scheduling ---------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class GenericBackend(Backend):
                 self._from_dtype[nat] = d
 
     def owns(self, array: Any) -> bool:
+        """Whether ``array`` is of this backend's library and on its device."""
         try:
             return (array_api_compat.array_namespace(array) is self.xp
                     and array_api_compat.device(array) == self.native)
@@ -53,6 +54,8 @@ class GenericBackend(Backend):
             return False
 
     def asarray(self, obj: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """``obj`` as an array on this device; Python data and NumPy arrays keep NumPy's dtypes
+        (float64, int64) where the library has them (see ``Backend.asarray``)."""
         nat = None if dtype is None else self.native_dtype(dtype)
         copy = sharing(obj, copy)
         if isinstance(obj, list | tuple | int | float | complex):  # NumPy's dtypes everywhere
@@ -68,6 +71,7 @@ class GenericBackend(Backend):
         return self.xp.asarray(obj, dtype=nat, device=self.native, copy=copy)
 
     def index_add(self, z: Any, pos: Any, g: Any) -> Any:
+        """Scatter-add by the library's own means (torch's ``index_add``, JAX's ``.at[].add``)."""
         if self.name == "torch":
             return z.index_add(0, pos, g)
         if self.name == "jax":
@@ -75,16 +79,19 @@ class GenericBackend(Backend):
         return super().index_add(z, pos, g)
 
     def set_at(self, z: Any, key: Any, v: Any) -> Any:
+        """``z[key] = v``: in place, or a new array on JAX (immutable arrays)."""
         if self.name == "jax":  # immutable: a new array
             return z.at[key].set(v)
         return super().set_at(z, key, v)
 
     def add_at(self, z: Any, key: Any, v: Any) -> Any:
+        """``z[key] += v``: in place, or a new array on JAX (immutable arrays)."""
         if self.name == "jax":
             return z.at[key].add(v)
         return super().add_at(z, key, v)
 
     def to_numpy(self, array: Any) -> np.ndarray:
+        """A host NumPy copy of ``array`` (torch's bfloat16 comes back as float32, exactly)."""
         host = _HOST.get(self.name)
         if host is not None:
             array = array_api_compat.to_device(array, host(self.xp))
@@ -98,13 +105,16 @@ class GenericBackend(Backend):
     # -- views and in-place writes: torch and array-api-strict have both ----------------------
     @property
     def views(self) -> bool:  # type: ignore[override]
+        """Whether basic indexing and reshapes share memory (torch, array-api-strict)."""
         return self.name in _VIEWS
 
     @property
     def view_ops(self) -> frozenset:  # type: ignore[override]
+        """The ops whose results are views here (torch's ``flip`` copies)."""
         return Backend.view_ops - {"flip"} if self.name == "torch" else Backend.view_ops
 
     def shares(self, view: Any, base: Any) -> bool:
+        """Whether ``view`` and ``base`` share memory (one torch storage; one NumPy owner)."""
         if self.name == "torch":
             return view.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
         if self.name == "array_api_strict":
@@ -112,6 +122,8 @@ class GenericBackend(Backend):
         return False
 
     def exclusive(self, arrays: list) -> bool:
+        """Whether nothing but ``arrays`` holds their memory (torch's storage use count;
+        reference counts inside array-api-strict), so a write may happen in place."""
         if self.name == "torch":  # every tensor of a storage holds it once (+1: the query's)
             use_count = getattr(importlib.import_module("torch")._C, "_storage_Use_Count", None)
             return (use_count is not None
@@ -123,6 +135,7 @@ class GenericBackend(Backend):
         return False
 
     def contiguous(self, array: Any) -> bool:
+        """Whether ``array`` is C-contiguous (False where the library cannot say)."""
         if self.name == "torch":
             return array.is_contiguous()
         if self.name == "array_api_strict":
@@ -130,6 +143,8 @@ class GenericBackend(Backend):
         return False
 
     def accept(self, array: Any, source: Backend) -> Any:
+        """``array`` of ``source`` on this device: moved by the library itself when it is the
+        same library, else through the host."""
         if source.xp is self.xp:  # same library: let it move the array itself
             return array_api_compat.to_device(array, self.native)
         return super().accept(array, source)

@@ -60,10 +60,13 @@ def _reshape_method(self: Tensor, *shape: Any) -> Any:
 
 
 def _permute_method(self: Tensor, *axes: Any) -> Any:
+    """The tensor with its axes reordered: ``t.permute(1, 0)`` or ``t.permute((1, 0))``
+    (``permute_dims``)."""
     return permute_dims(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
 
 
 def _reverse_axes(self: Tensor) -> Any:
+    """The tensor with its axes reversed (Array API ``x.T``; ``x.mT`` swaps the last two)."""
     return permute_dims(self, tuple(range(self.ndim - 1, -1, -1)))
 
 

@@ -141,7 +141,11 @@ _VERSIONS = ("2021.12", "2022.12", "2023.12", "2024.12")
 
 
 def _array_namespace(self: Tensor, /, *, api_version: str | None = None) -> Any:
-    """The ``anygrad`` module: the Array-API namespace of Tensors."""
+    """The ``anygrad`` module: the Array-API namespace of Tensors.
+
+    Raises:
+        ValueError: When ``api_version`` is not a version anygrad implements.
+    """
     if api_version is not None and api_version not in _VERSIONS:
         raise ValueError(f"anygrad implements the Array API {', '.join(_VERSIONS)}, not "
                          f"{api_version!r}")

@@ -63,6 +63,18 @@ def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: bool | 
 
     A tensor stays in its graph: moving or casting it is differentiable. Anything else
     becomes a constant.
+
+    Args:
+        obj: A tensor, an array of any library, a Python scalar or (nested) sequence.
+        dtype: The data type (default: ``obj``'s).
+        device: Where it lives (default: ``obj``'s device, or the default device).
+        copy: True always copies; False shares memory; None copies only when needed.
+
+    Returns:
+        The tensor (``obj`` itself when it is a tensor needing no move, cast or copy).
+
+    Raises:
+        ValueError: When ``copy=False`` and data other than a tensor cannot be shared.
     """
     if isinstance(obj, Tensor):
         out = obj if device is None else obj.to(device)
@@ -81,21 +93,62 @@ def from_dlpack(x: Any, /, *, device: Any = None, copy: bool | None = None) -> T
 
 def zeros(shape: Any, *, dtype: Any = None, device: Any = None,
           requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """A tensor of zeros (Array API ``zeros``).
+
+    Args:
+        shape: An integer or a tuple of integers.
+        dtype: The data type (default float64).
+        device: Where it lives (default: the default device).
+        requires_grad: True for a leaf that requires grad (PyTorch's name).
+        constant: False for a leaf that requires grad (MyGrad's name).
+
+    Returns:
+        The tensor: a constant unless ``requires_grad``/``constant`` asks otherwise.
+
+    Raises:
+        TypeError: When ``shape`` is not integers, or ``requires_grad`` and ``constant``
+            contradict each other.
+        ShapeError: When a dimension is negative.
+        DTypeError: When a leaf requiring grad is asked for with an integer or bool dtype.
+    """
     return _make("zeros", device, dtype, (requires_grad, constant), _shape(shape, "zeros"))
 
 
 def ones(shape: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """A tensor of ones (Array API ``ones``); arguments, result and errors as ``zeros``."""
     return _make("ones", device, dtype, (requires_grad, constant), _shape(shape, "ones"))
 
 
 def empty(shape: Any, *, dtype: Any = None, device: Any = None,
           requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """An uninitialized tensor (Array API ``empty``: its values are whatever the memory held);
+    arguments, result and errors as ``zeros``."""
     return _make("empty", device, dtype, (requires_grad, constant), _shape(shape, "empty"))
 
 
 def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """A tensor with every element ``fill_value`` (Array API ``full``).
+
+    Args:
+        shape: An integer or a tuple of integers.
+        fill_value: A Python scalar, or a one-element tensor (its value is read).
+        dtype: The data type (default: bool, int64, complex128 or float64, from the type of
+            ``fill_value``).
+        device: Where it lives (default: the default device).
+        requires_grad: True for a leaf that requires grad (PyTorch's name).
+        constant: False for a leaf that requires grad (MyGrad's name).
+
+    Returns:
+        The tensor: a constant unless ``requires_grad``/``constant`` asks otherwise.
+
+    Raises:
+        TypeError: When ``shape`` is not integers, or ``requires_grad`` and ``constant``
+            contradict each other.
+        ShapeError: When a dimension is negative.
+        DTypeError: When a leaf requiring grad is asked for with an integer or bool dtype.
+    """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     return _make("full", device, dtype or _fill_dtype(fill_value), (requires_grad, constant),
@@ -105,6 +158,27 @@ def full(shape: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
 def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None,
         device: Any = None, requires_grad: bool | None = None,
         constant: bool | None = None) -> Tensor:
+    """A 2-d tensor with ones on diagonal ``k`` and zeros elsewhere (Array API ``eye``).
+
+    Args:
+        n_rows: The number of rows.
+        n_cols: The number of columns (default ``n_rows``).
+        k: The diagonal: 0 the main one, positive above it, negative below.
+        dtype: The data type (default float64).
+        device: Where it lives (default: the default device).
+        requires_grad: True for a leaf that requires grad (PyTorch's name).
+        constant: False for a leaf that requires grad (MyGrad's name).
+
+    Returns:
+        The ``(n_rows, n_cols)`` tensor: a constant unless ``requires_grad``/``constant``
+        asks otherwise.
+
+    Raises:
+        TypeError: When a size or ``k`` is not an integer, or ``requires_grad`` and
+            ``constant`` contradict each other.
+        ShapeError: When a size is negative.
+        DTypeError: When a leaf requiring grad is asked for with an integer or bool dtype.
+    """
     n_rows, k = _shape(n_rows, "eye")[0], as_shape(k, "eye")[0]
     n_cols = None if n_cols is None else _shape(n_cols, "eye")[0]
     return _make("eye", device, dtype, (requires_grad, constant), n_rows, n_cols, k=k)
@@ -113,6 +187,27 @@ def eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = N
 def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
            device: Any = None, requires_grad: bool | None = None,
            constant: bool | None = None) -> Tensor:
+    """Evenly spaced values in the half-open interval ``[start, stop)`` (Array API
+    ``arange``); ``arange(n)`` is ``0, 1, ..., n - 1``.
+
+    Args:
+        start: The first value, or the end when ``stop`` is None (starting from 0).
+        stop: The end, not included.
+        step: The spacing.
+        dtype: The data type (default int64 when every bound and the step are integers,
+            float64 otherwise).
+        device: Where it lives (default: the default device).
+        requires_grad: True for a leaf that requires grad (PyTorch's name).
+        constant: False for a leaf that requires grad (MyGrad's name).
+
+    Returns:
+        The 1-d tensor: a constant unless ``requires_grad``/``constant`` asks otherwise.
+
+    Raises:
+        DomainError: When ``step`` is zero, infinite or NaN.
+        TypeError: When ``requires_grad`` and ``constant`` contradict each other.
+        DTypeError: When a leaf requiring grad is asked for with an integer or bool dtype.
+    """
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, stop, step) if v is not None)
         dtype = _d.int64 if ints else _d.float64
@@ -124,6 +219,28 @@ def arange(start: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None,
 def linspace(start: Any, stop: Any, /, num: int, *, dtype: Any = None, device: Any = None,
              endpoint: bool = True, requires_grad: bool | None = None,
              constant: bool | None = None) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop`` (Array API ``linspace``).
+
+    Args:
+        start: The first value.
+        stop: The last value (included when ``endpoint``).
+        num: How many values.
+        dtype: The data type (default complex128 when ``start`` or ``stop`` is complex,
+            float64 otherwise).
+        device: Where it lives (default: the default device).
+        endpoint: Whether ``stop`` is the last value (else the interval is half-open).
+        requires_grad: True for a leaf that requires grad (PyTorch's name).
+        constant: False for a leaf that requires grad (MyGrad's name).
+
+    Returns:
+        The 1-d tensor: a constant unless ``requires_grad``/``constant`` asks otherwise.
+
+    Raises:
+        TypeError: When ``num`` is not an integer, or ``requires_grad`` and ``constant``
+            contradict each other.
+        ShapeError: When ``num`` is negative.
+        DTypeError: When a leaf requiring grad is asked for with an integer or bool dtype.
+    """
     if dtype is None and (isinstance(start, complex) or isinstance(stop, complex)):
         dtype = _d.complex128
     num = _shape(num, "linspace")[0]
@@ -182,6 +299,8 @@ def _like(x: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
 
 def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None,
                requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """A tensor of zeros with ``x``'s shape, and its dtype and device unless given
+    (Array API ``zeros_like``); arguments, result and errors as ``zeros``."""
     dtype, device = _like(x, dtype, device)
     return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                  constant=constant)
@@ -189,6 +308,8 @@ def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None,
 
 def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None,
               requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """A tensor of ones with ``x``'s shape, and its dtype and device unless given
+    (Array API ``ones_like``); arguments, result and errors as ``ones``."""
     dtype, device = _like(x, dtype, device)
     return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                 constant=constant)
@@ -196,6 +317,8 @@ def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None,
 
 def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None,
                requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """An uninitialized tensor with ``x``'s shape, and its dtype and device unless given
+    (Array API ``empty_like``); arguments, result and errors as ``empty``."""
     dtype, device = _like(x, dtype, device)
     return empty(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
                  constant=constant)
@@ -203,13 +326,26 @@ def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None,
 
 def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
+    """A tensor of ``fill_value`` with ``x``'s shape, and its dtype and device unless given
+    (Array API ``full_like``); arguments, result and errors as ``full``."""
     dtype, device = _like(x, dtype, device)
     return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad,
                 constant=constant)
 
 
 def meshgrid(*arrays: Any, indexing: str = "xy") -> list[Tensor]:
-    """Coordinate grids from 1-d tensors; differentiable (each grid is a broadcast)."""
+    """Coordinate grids from 1-d tensors; differentiable (each grid is a broadcast).
+
+    Args:
+        *arrays: The coordinates along each axis (1-d tensors or arrays).
+        indexing: ``"xy"`` (Cartesian: the first two axes swapped) or ``"ij"`` (matrix).
+
+    Returns:
+        One grid per input, all of the same shape.
+
+    Raises:
+        ValueError: When ``indexing`` is neither ``"xy"`` nor ``"ij"``.
+    """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing is 'xy' or 'ij', not {indexing!r}")
     arrays = [ensure_tensor(a) for a in arrays]

@@ -24,7 +24,11 @@ def _dtype_of(x: Any) -> _d.DType:
 
 def isdtype(dtype: Any, kind: Any) -> bool:
     """Whether ``dtype`` is ``kind``: a dtype, a kind name (``"real floating"``...), or a
-    tuple of them."""
+    tuple of them (Array API ``isdtype``).
+
+    Raises:
+        ValueError: When a kind name is not one of the standard's.
+    """
     dtype = _d.as_dtype(dtype)
     if isinstance(kind, tuple):
         return builtins.any(isdtype(dtype, k) for k in kind)
@@ -65,7 +69,13 @@ _SCALAR_KINDS = {bool: "b", int: "iufc", float: "fc", complex: "c"}
 
 def result_type(*arrays_and_dtypes: Any) -> Any:
     """The dtype the standard's promotion rules give for these tensors, dtypes and Python
-    scalars (scalars are weak: they never widen an array dtype)."""
+    scalars (scalars are weak: they never widen an array dtype).
+
+    Raises:
+        DTypeError: When no tensor or dtype is given, when the standard defines no promotion
+            (bool with a number, integers with floats), or when a scalar does not fit the
+            dtype (a float with integer tensors).
+    """
     found = [_dtype_of(x) for x in arrays_and_dtypes
              if not isinstance(x, bool | int | float | complex)]
     scalars = [x for x in arrays_and_dtypes if isinstance(x, bool | int | float | complex)]
@@ -95,6 +105,9 @@ def can_cast(from_: Any, to: Any, /) -> bool:
 
 
 class finfo_object(NamedTuple):
+    """What ``finfo`` returns: a float dtype's bits, epsilon, largest and smallest values,
+    smallest normal number, and the real dtype they describe."""
+
     bits: int
     eps: float
     max: float
@@ -104,6 +117,9 @@ class finfo_object(NamedTuple):
 
 
 class iinfo_object(NamedTuple):
+    """What ``iinfo`` returns: an integer dtype's bits, largest and smallest values, and the
+    dtype."""
+
     bits: int
     max: int
     min: int
@@ -118,7 +134,17 @@ _FLOATS = {  # bits, eps, max, smallest normal
 
 
 def finfo(type: Any, /) -> finfo_object:
-    """Machine limits of a float or complex dtype (of its real part for complex)."""
+    """Machine limits of a float or complex dtype (of its real part for complex).
+
+    Args:
+        type: A dtype, or a tensor whose dtype is asked about.
+
+    Returns:
+        A ``finfo_object``; for complex64 it describes float32.
+
+    Raises:
+        DTypeError: When the dtype is not floating or complex.
+    """
     dtype = _dtype_of(type)
     if dtype.kind not in "fc":
         raise DTypeError(f"finfo: {dtype.name} is not a floating dtype")
@@ -129,7 +155,17 @@ def finfo(type: Any, /) -> finfo_object:
 
 
 def iinfo(type: Any, /) -> iinfo_object:
-    """Limits of an integer dtype."""
+    """Limits of an integer dtype (Array API ``iinfo``).
+
+    Args:
+        type: A dtype, or a tensor whose dtype is asked about.
+
+    Returns:
+        An ``iinfo_object``.
+
+    Raises:
+        DTypeError: When the dtype is not an integer dtype.
+    """
     dtype = _dtype_of(type)
     if dtype.kind not in "iu":
         raise DTypeError(f"iinfo: {dtype.name} is not an integer dtype")
@@ -146,13 +182,17 @@ class Info:
     """What ``anygrad.__array_namespace_info__()`` tells: devices, dtypes, capabilities."""
 
     def capabilities(self) -> dict[str, Any]:
+        """The optional features supported: boolean indexing, data-dependent shapes, and the
+        most dimensions a tensor may have."""
         return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 64}
 
     def default_device(self) -> Any:
+        """The device new tensors go to (``get_default_device()``)."""
         from ..modes import get_default_device
         return get_default_device()
 
     def devices(self) -> list[Any]:
+        """The devices: the CPU, and the first CUDA device when CuPy is available."""
         from .. import backends
         out = [backends.parse("cpu")]
         if backends.available()["cupy"].available:
@@ -160,6 +200,8 @@ class Info:
         return out
 
     def default_dtypes(self, *, device: Any = None) -> dict[str, Any]:
+        """The default dtypes by kind (the same on every device): float64, complex128,
+        int64, and int64 for indexing."""
         return {"real floating": _d.float64, "complex floating": _d.complex128,
                 "integral": _d.int64, "indexing": _d.int64}
 

@@ -188,26 +188,36 @@ for _op in (INV, DET, LOGABSDET, SIGNDET, SOLVE, CHOLESKY, PINV, MATRIX_RANK, QR
 
 
 class EigResult(NamedTuple):
+    """What ``eig`` returns: ``(eigenvalues, eigenvectors)``."""
+
     eigenvalues: Any
     eigenvectors: Any
 
 
 class SlogdetResult(NamedTuple):
+    """What ``slogdet`` returns: ``(sign, logabsdet)``."""
+
     sign: Any
     logabsdet: Any
 
 
 class QRResult(NamedTuple):
+    """What ``qr`` returns: ``(Q, R)``."""
+
     Q: Any
     R: Any
 
 
 class EighResult(NamedTuple):
+    """What ``eigh`` returns: ``(eigenvalues, eigenvectors)``."""
+
     eigenvalues: Any
     eigenvectors: Any
 
 
 class SVDResult(NamedTuple):
+    """What ``svd`` returns: ``(U, S, Vh)``."""
+
     U: Any
     S: Any
     Vh: Any
@@ -222,64 +232,138 @@ def _square(x: Any, name: str) -> Any:
 
 
 def inv(x: Any, /) -> Any:
-    """The inverse of each square matrix."""
+    """The inverse of each square matrix (Array API ``linalg.inv``).
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+        LinAlgError: When the backend finds a matrix singular.
+    """
     return apply_unary(INV, _square(x, "inv"))
 
 
 def det(x: Any, /) -> Any:
-    """The determinant of each square matrix."""
+    """The determinant of each square matrix (Array API ``linalg.det``).
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+    """
     return apply_unary(DET, _square(x, "det"))
 
 
 def slogdet(x: Any, /) -> SlogdetResult:
-    """The sign (a constant) and the log of the absolute value of the determinant."""
+    """The sign (a constant) and the log of the absolute value of the determinant of each
+    square matrix (Array API ``linalg.slogdet``).
+
+    Returns:
+        ``(sign, logabsdet)``.
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+    """
     x = _square(x, "slogdet")
     return SlogdetResult(apply_unary(SIGNDET, x), apply_unary(LOGABSDET, x))
 
 
 def solve(x1: Any, x2: Any, /) -> Any:
-    """The solution ``X`` of ``x1 @ X = x2`` (``x2`` a vector when 1-d)."""
+    """The solution ``X`` of ``x1 @ X = x2`` (``x2`` a vector when 1-d; Array API
+    ``linalg.solve``).
+
+    Raises:
+        LinAlgError: When the backend finds ``x1`` singular.
+    """
     return apply(SOLVE, (x1, x2))
 
 
 def cholesky(x: Any, /, *, upper: bool = False) -> Any:
-    """The Cholesky factor of each symmetric positive-definite matrix (lower, or upper)."""
+    """The Cholesky factor of each symmetric positive-definite matrix (Array API
+    ``linalg.cholesky``).
+
+    Args:
+        x: The matrices (the last two axes).
+        upper: Return the upper factor ``U`` (``x = U^T U``) instead of the lower ``L``
+            (``x = L L^T``).
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+        LinAlgError: When the backend finds a matrix not positive definite.
+    """
     return apply_unary(CHOLESKY, _square(x, "cholesky"), {"upper": bool(upper)})
 
 
 def qr(x: Any, /, *, mode: str = "reduced") -> QRResult:
-    """The QR factorisation; differentiable for tall or square matrices."""
+    """The QR factorisation (Array API ``linalg.qr``); differentiable for tall or square
+    matrices.
+
+    Args:
+        x: The matrices (the last two axes).
+        mode: ``"reduced"`` (``Q`` has ``min(M, N)`` columns) or ``"complete"``.
+
+    Returns:
+        ``(Q, R)`` with ``x = Q @ R``.
+    """
     x = ensure_tensor(x)
     return QRResult(apply_unary(QR_Q, x, {"mode": mode}), apply_unary(QR_R, x, {"mode": mode}))
 
 
 def eigh(x: Any, /) -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of each symmetric matrix; the gradient
-    assumes distinct eigenvalues and a symmetric input."""
+    """Eigenvalues (ascending) and eigenvectors of each symmetric matrix (Array API
+    ``linalg.eigh``); the gradient assumes distinct eigenvalues and a symmetric input.
+
+    Returns:
+        ``(eigenvalues, eigenvectors)``, the eigenvectors as columns.
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+    """
     x = _square(x, "eigh")
     return EighResult(apply_unary(EIGH_W, x), apply_unary(EIGH_V, x))
 
 
 def eigvalsh(x: Any, /) -> Any:
-    """The eigenvalues (ascending) of each symmetric matrix."""
+    """The eigenvalues (ascending) of each symmetric matrix (Array API ``linalg.eigvalsh``).
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+    """
     return apply_unary(EIGH_W, _square(x, "eigvalsh"))
 
 
 def eig(x: Any, /) -> EigResult:
     """Eigenvalues and eigenvectors of a general matrix, complex (2025.12; constants: no
-    gradient)."""
+    gradient).
+
+    Returns:
+        ``(eigenvalues, eigenvectors)``, the eigenvectors as columns.
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+    """
     x = _square(x, "eig")
     return EigResult(apply_unary(EIG_W, x), apply_unary(EIG_V, x))
 
 
 def eigvals(x: Any, /) -> Any:
-    """Eigenvalues of a general matrix, complex (2025.12; a constant)."""
+    """Eigenvalues of a general matrix, complex (2025.12; a constant).
+
+    Raises:
+        ShapeError: When the last two axes are not a square matrix.
+    """
     return apply_unary(EIG_W, _square(x, "eigvals"))
 
 
 def svd(x: Any, /, *, full_matrices: bool = True) -> SVDResult:
-    """``U, S, Vh`` with ``x = U diag(S) Vh``; gradients through ``U``/``Vh`` assume distinct
-    non-zero singular values (and ``full_matrices=False`` for non-square ``x``)."""
+    """``U, S, Vh`` with ``x = U diag(S) Vh`` (Array API ``linalg.svd``); gradients through
+    ``U``/``Vh`` assume distinct non-zero singular values (and ``full_matrices=False`` for
+    non-square ``x``).
+
+    Args:
+        x: The matrices (the last two axes).
+        full_matrices: Square ``U`` and ``Vh``; False keeps ``min(M, N)`` columns of ``U``
+            and rows of ``Vh``.
+
+    Returns:
+        ``(U, S, Vh)``, ``S`` descending.
+    """
     x = ensure_tensor(x)
     p = {"full": bool(full_matrices)}
     return SVDResult(apply_unary(SVD_U, x, p), apply_unary(SVD_S, x, p),
@@ -287,15 +371,28 @@ def svd(x: Any, /, *, full_matrices: bool = True) -> SVDResult:
 
 
 def svdvals(x: Any, /) -> Any:
-    """The singular values, descending."""
+    """The singular values of each matrix, descending (Array API ``linalg.svdvals``)."""
     return apply_unary(SVD_S, x, {"full": False})
 
 
 def pinv(x: Any, /, *, rtol: Any = None) -> Any:
-    """The Moore-Penrose pseudo-inverse; the gradient assumes constant rank."""
+    """The Moore-Penrose pseudo-inverse of each matrix (Array API ``linalg.pinv``); the
+    gradient assumes constant rank.
+
+    Args:
+        x: The matrices (the last two axes).
+        rtol: Singular values below ``rtol`` times the largest count as zero (default: the
+            backend's, from the dtype's epsilon and the matrix size).
+    """
     return apply_unary(PINV, x, {"rtol": rtol})
 
 
 def matrix_rank(x: Any, /, *, rtol: Any = None) -> Any:
-    """The rank of each matrix (a constant)."""
+    """The rank of each matrix (a constant; Array API ``linalg.matrix_rank``).
+
+    Args:
+        x: The matrices (the last two axes).
+        rtol: Singular values below ``rtol`` times the largest count as zero (default: the
+            backend's, from the dtype's epsilon and the matrix size).
+    """
     return apply_unary(MATRIX_RANK, x, {"rtol": rtol})

@@ -113,7 +113,21 @@ def _contract(a: Any, sa: str, b: Any, sb: str, keep: set[str]) -> tuple[Any, st
 
 
 def einsum(subscripts: str, /, *operands: Any) -> Any:
-    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; differentiable."""
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; differentiable.
+
+    Args:
+        subscripts: One term of letters per operand, comma-separated, then optionally
+            ``->`` and the output's letters (default: the letters used once, sorted);
+            ``...`` stands for the axes not named.
+        *operands: The tensors.
+
+    Returns:
+        The result (a view of the operand for an identity such as ``"ij->ij"``, as NumPy's).
+
+    Raises:
+        ShapeError: When the terms and the operands differ in number, or a term's letters
+            and its operand's axes.
+    """
     ops = [ensure_tensor(x) for x in operands]
     terms, out = _parse(subscripts, [x.ndim for x in ops])
     pending = list(zip(ops, terms, strict=True))

@@ -52,14 +52,16 @@ def _c2c(name: str, inverse: str) -> Op:
 
 
 def _r2c_rule(xp: Any, g: Any, out: Any, x: Any, *, s: Any, axes: Any, norm: str) -> Any:
-    """rfftn keeps half of the last axis' spectrum: the adjoint pads it back with zeros."""
+    """The ``rfftn`` keeps half of the last axis' spectrum: the adjoint pads it back with
+    zeros."""
     full = tuple(s[i] if s is not None else x.shape[a] for i, a in enumerate(axes))
     gx = xp.fft.ifftn(_fit(xp, g, axes[-1:], full[-1:]), axes=axes, norm=DUAL[norm])
     return _fit(xp, xp.real(gx), axes, tuple(x.shape[a] for a in axes))
 
 
 def _c2r_rule(xp: Any, g: Any, out: Any, x: Any, *, s: Any, axes: Any, norm: str) -> Any:
-    """irfftn reads each mirrored bin twice: the adjoint is rfftn with those bins doubled."""
+    """The ``irfftn`` reads each mirrored bin twice: the adjoint is ``rfftn`` with those bins
+    doubled."""
     n = out.shape[axes[-1]]
     gx = xp.fft.rfftn(g, axes=axes, norm=DUAL[norm])
     m = gx.shape[axes[-1]]
@@ -109,7 +111,24 @@ def _one(op: Op, x: Any, n: int | None, axis: int, norm: str, name: str) -> Any:
 
 
 def fft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Any:
-    """The one-dimensional discrete Fourier transform along ``axis``."""
+    """The one-dimensional discrete Fourier transform along ``axis`` (Array API
+    ``fft.fft``).
+
+    Args:
+        x: The signal (real or complex).
+        n: The transform's length: ``x`` is cropped or zero-padded to it along ``axis``
+            (default: its length).
+        axis: The axis transformed.
+        norm: ``"backward"`` (no scaling forward, ``1/n`` in the inverse), ``"ortho"``
+            (``1/sqrt(n)`` both ways) or ``"forward"`` (``1/n`` forward).
+
+    Returns:
+        The complex spectrum.
+
+    Raises:
+        ValueError: When ``norm`` is none of the three.
+        AxisError: When ``axis`` is out of range.
+    """
     return _one(FFTN, x, n, axis, norm, "fft")
 
 
@@ -119,7 +138,24 @@ def ifft(x: Any, /, *, n: int | None = None, axis: int = -1, norm: str = "backwa
 
 
 def fftn(x: Any, /, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
-    """The n-dimensional discrete Fourier transform over ``axes``."""
+    """The n-dimensional discrete Fourier transform over ``axes`` (Array API ``fft.fftn``).
+
+    Args:
+        x: The signal (real or complex).
+        s: The transform's length along each axis of ``axes`` (``x`` cropped or zero-padded
+            to it; default: its lengths).
+        axes: The axes transformed (default: the last ``len(s)``, or all when ``s`` is
+            None).
+        norm: ``"backward"``, ``"ortho"`` or ``"forward"``, as for ``fft``.
+
+    Returns:
+        The complex spectrum.
+
+    Raises:
+        ValueError: When ``norm`` is none of the three.
+        AxisError: When ``s`` names more axes than ``x`` has, or an axis is out of range.
+        ShapeError: When ``s`` and ``axes`` differ in length.
+    """
     return _nd(FFTN, x, s, axes, norm)
 
 

@@ -143,7 +143,19 @@ def _positive_steps(key: tuple, shape: tuple[int, ...]) -> tuple[tuple, tuple[in
 
 
 def getitem(x: Any, key: Any) -> Any:
-    """``x[key]``; the gradient flows back to the selected elements (repeats accumulate)."""
+    """``x[key]``; the gradient flows back to the selected elements (repeats accumulate).
+
+    Basic keys (integers, slices, ``...``, None) give a view of ``x`` where the backend has
+    views, except one integer per axis (a 0-d copy, as NumPy's scalar); boolean masks and
+    integer arrays give a copy.
+
+    Args:
+        x: The tensor.
+        key: Anything NumPy takes as an index; tensors are taken as arrays.
+
+    Returns:
+        The selected elements.
+    """
     x = ensure_tensor(x)
     scalar = _picks_one(key, x.ndim)
     key, ints = _key(key, x._backend)
@@ -169,7 +181,13 @@ def _picks_one(key: Any, ndim: int) -> bool:
 
 
 def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
-    """Elements of ``x`` at ``indices`` along ``axis`` (which may be omitted for 1-d ``x``)."""
+    """Elements of ``x`` at ``indices`` along ``axis`` (which may be omitted for 1-d ``x``;
+    Array API ``take``); repeated indices accumulate their gradients.
+
+    Raises:
+        ShapeError: When ``axis`` is None and ``x`` is not 1-d.
+        AxisError: When ``axis`` is out of range.
+    """
     x = ensure_tensor(x)
     if axis is None:
         if x.ndim != 1:
@@ -179,7 +197,12 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
 
 
 def take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
-    """Elements of ``x`` picked along ``axis`` by ``indices`` (same rank as ``x``)."""
+    """Elements of ``x`` picked along ``axis`` by ``indices`` (same rank as ``x``; Array API
+    ``take_along_axis``).
+
+    Raises:
+        AxisError: When ``axis`` is out of range.
+    """
     x = ensure_tensor(x)
     return apply(TAKE_ALONG_AXIS, (x, indices),
                  {"axis": check_axis(axis, x.ndim, "take_along_axis")})
@@ -212,7 +235,11 @@ def rebind(x: Tensor, new: Tensor) -> Tensor:
 
 def setitem(x: Tensor, key: Any, value: Any) -> None:
     """``x[key] = value``, in place where the backend has views (visible through every view
-    of the same memory), and differentiable in both ``x`` and ``value``."""
+    of the same memory), and differentiable in both ``x`` and ``value``.
+
+    Raises:
+        DeviceError: When ``value`` is a tensor on another device.
+    """
     backend = x._backend
     native, _ = _key(key, backend)
     if isinstance(value, Tensor) and value._backend is not backend:
@@ -231,7 +258,11 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
 
 
 def inplace(fn: Any, name: str) -> Any:
-    """The in-place operator ``x op= y`` from the function ``fn``: same shape and dtype."""
+    """The in-place operator ``x op= y`` from the function ``fn``: same shape and dtype.
+
+    The method it returns raises a ShapeError or a DTypeError when ``fn``'s result would
+    change the tensor's shape or dtype.
+    """
     def method(self: Tensor, other: Any) -> Tensor:
         new = fn(self, other)
         if new.shape != self.shape:

@@ -45,7 +45,24 @@ MATMUL = Op("matmul", lambda xp, x, y: xp.matmul(x, y), (_matmul_x, _matmul_y))
 
 matmul = binary_fn(MATMUL)
 matmul.__name__ = matmul.__qualname__ = "matmul"
-matmul.__doc__ = "Matrix product with broadcasting over leading (batch) axes; ``x1 @ x2``."
+matmul.__doc__ = """Matrix product with broadcasting over leading (batch) axes; ``x @ y``
+(Array API ``matmul``).
+
+A 1-d ``x`` is a row vector and a 1-d ``y`` a column vector for the product; the added axis
+is dropped from the result.
+
+Args:
+    x: A tensor of at least one dimension.
+    y: A tensor of at least one dimension, on the same device.
+    out: A tensor to write the result into, in place (NumPy's and MyGrad's ``out=``).
+
+Returns:
+    The product, or ``out``.
+
+Raises:
+    ShapeError: When an operand is 0-d or the inner dimensions differ.
+    DeviceError: When ``x`` and ``y`` are on different devices.
+"""
 
 
 # -- products and norms, composed of differentiable ops --------------------------------------
@@ -55,7 +72,21 @@ def _is_complex(x: Any) -> bool:
 
 def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
     """Sum of products over ``axes`` (the last ``axes`` of ``x1`` with the first of ``x2``,
-    or two sequences of axes), as one matrix product."""
+    or two sequences of axes), as one matrix product (Array API ``tensordot``).
+
+    Args:
+        x1: The first tensor.
+        x2: The second tensor.
+        axes: How many axes to contract, or ``(axes of x1, axes of x2)``.
+
+    Returns:
+        The free axes of ``x1``, then those of ``x2``.
+
+    Raises:
+        AxisError: When ``axes`` is more than a tensor has, or an axis is out of range.
+        TypeError: When ``axes`` is neither an integer nor two sequences.
+        ShapeError: When the contracted axes differ in number or length.
+    """
     x1, x2 = ensure_tensor(x1), ensure_tensor(x2)
     if type(axes) is int or hasattr(type(axes), "__index__") and not isinstance(axes, bool):
         axes = as_shape(axes, "tensordot")[0]
@@ -89,7 +120,13 @@ def tensordot(x1: Any, x2: Any, /, *, axes: int | tuple = 2) -> Any:
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """``sum(conj(x1) * x2, axis=axis)``, broadcasting the other axes; the vectors along
     ``axis`` (of the broadcast shape) must have one length, and the result keeps the
-    promoted dtype of ``x1`` and ``x2`` (small integers are not widened)."""
+    promoted dtype of ``x1`` and ``x2`` (small integers are not widened; Array API
+    ``vecdot``).
+
+    Raises:
+        ShapeError: When a tensor is 0-d, or the vectors differ in length.
+        AxisError: When ``axis`` is out of range.
+    """
     x1, x2 = ensure_tensor(x1), ensure_tensor(x2)
     ndim = builtins.max(x1.ndim, x2.ndim)
     if builtins.min(x1.ndim, x2.ndim) == 0:
@@ -108,12 +145,14 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 
 def outer(x1: Any, x2: Any, /) -> Any:
-    """The outer product of two 1-d tensors."""
+    """The outer product of two 1-d tensors (Array API ``linalg.outer``): ``x1[i] * x2[j]``
+    at ``[i, j]``."""
     return ew.multiply(sh.reshape(x1, (-1, 1)), sh.reshape(x2, (1, -1)))
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """The cross product of 3-vectors along ``axis``."""
+    """The cross product of 3-vectors along ``axis`` (Array API ``linalg.cross``),
+    broadcasting the other axes."""
     x1, x2 = sh.broadcast_arrays(ensure_tensor(x1), ensure_tensor(x2))
     axis = check_axis(axis, x1.ndim, "cross")
     a = [x1[(slice(None),) * axis + (i, ...)] for i in range(3)]
@@ -131,12 +170,14 @@ DIAGONAL = Op("diagonal", _diagonal, (gathered(_diagonal),))
 
 
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:
-    """The diagonal ``offset`` of the last two axes."""
+    """The diagonal ``offset`` of the last two axes (Array API ``linalg.diagonal``: 0 the
+    main one, positive above it, negative below)."""
     return apply_unary(DIAGONAL, x, {"offset": int(offset)})
 
 
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
-    """The sum of the diagonal ``offset`` of the last two axes."""
+    """The sum of the diagonal ``offset`` of the last two axes (Array API ``linalg.trace``),
+    in ``dtype`` when given."""
     return red.sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
 
 
@@ -152,7 +193,19 @@ def _norm_grad(xp: Any, g: Any, out: Any, x: Any, axis: Any) -> Any:
 
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
-    """The ``ord``-norm of vectors along ``axis`` (all elements when None)."""
+    """The ``ord``-norm of vectors along ``axis`` (all elements when None; Array API
+    ``linalg.vector_norm``).
+
+    Args:
+        x: The tensor.
+        axis: An axis, a tuple of axes, or None for all of them.
+        keepdims: Keep the reduced axes, with length 1.
+        ord: 2 (Euclidean, the default), 1, 0 (the count of non-zero elements), inf,
+            -inf, or any other p for ``sum(|x| ** p) ** (1 / p)``.
+
+    Returns:
+        The norms, real.
+    """
     x = ensure_tensor(x)
     axes = normalize_axes(axis, x.ndim, "vector_norm")
     if ord == 2:
@@ -171,7 +224,11 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
     """The ``ord``-norm of the matrices in the last two axes: ``'fro'``, ``'nuc'``, 1, -1, 2,
-    -2, inf, -inf."""
+    -2, inf, -inf (Array API ``linalg.matrix_norm``).
+
+    Raises:
+        ValueError: When ``ord`` is none of these.
+    """
     from . import decompositions as dec
     if ord == "fro":
         return vector_norm(x, axis=(-2, -1), keepdims=keepdims)
@@ -188,7 +245,16 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
 
 
 def norm(x: Any, /, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
-    """NumPy's ``linalg.norm``: a vector norm, or a matrix norm over two axes."""
+    """NumPy's ``linalg.norm``: a vector norm, or a matrix norm over two axes.
+
+    Args:
+        x: The tensor.
+        ord: The norm's order (default: 2 for vectors, ``'fro'`` for matrices).
+        axis: One axis (vector norms), two (matrix norms), or None: without ``ord`` the
+            vector norm of every element; with it, the matrix norm of a 2-d ``x`` and the
+            vector norm of every element otherwise.
+        keepdims: Keep the reduced axes, with length 1.
+    """
     x = ensure_tensor(x)
     if axis is None and ord is None:
         return vector_norm(x, keepdims=keepdims)
@@ -206,7 +272,8 @@ def norm(x: Any, /, ord: Any = None, axis: Any = None, keepdims: bool = False) -
 
 
 def matrix_power(x: Any, n: int, /) -> Any:
-    """``x`` to the integer power ``n`` (negative: of its inverse), by repeated squaring."""
+    """``x`` to the integer power ``n`` (negative: of its inverse), by repeated squaring
+    (Array API ``linalg.matrix_power``); the identity for ``n = 0``."""
     from . import decompositions as dec
     from .creation import eye
     x = ensure_tensor(x)

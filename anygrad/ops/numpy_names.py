@@ -51,6 +51,22 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
 
     Float tensors require grad unless ``requires_grad=False`` or ``constant=True``; integer
     and bool tensors never do. A tensor given as ``data`` is copied out of its graph.
+
+    Args:
+        data: Python data, an array of any library, or a tensor.
+        dtype: The data type (default: inferred from ``data``, float64 for Python floats).
+        device: Where it lives (default: ``data``'s device, or the default device).
+        requires_grad: PyTorch's switch (default: True for float and complex data).
+        constant: MyGrad's switch, the opposite of ``requires_grad``.
+        copy: False shares ``data``'s memory where it can.
+        label: A name for graph drawings and error messages.
+
+    Returns:
+        The new leaf tensor.
+
+    Raises:
+        TypeError: When ``requires_grad`` and ``constant`` contradict each other.
+        DTypeError: When grad is asked for with integer or bool data.
     """
     return Tensor(data, dtype=dtype, device=device, copy=copy, label=label,
                   requires_grad=wants_grad(requires_grad, constant, "tensor"))
@@ -111,7 +127,12 @@ def concatenate(arrays: Any, axis: int | None = 0, *, dtype: Any = None) -> Any:
 def transpose(a: Any, *args: Any, axes: Any = None) -> Any:
     """``a`` with its axes permuted by ``axes`` (reversed when None), as NumPy's
     ``transpose(a, axes)``: a sequence of ints, one int for a 1-d ``a``, or None; MyGrad's
-    ``transpose(a, 1, 0)`` too."""
+    ``transpose(a, 1, 0)`` too.
+
+    Raises:
+        TypeError: When axes are given both positionally and as ``axes=``.
+        AxisError: When ``axes`` is not a permutation of ``a``'s axes.
+    """
     a = ensure_tensor(a)
     if args:
         if axes is not None:
@@ -124,7 +145,12 @@ def transpose(a: Any, *args: Any, axes: Any = None) -> Any:
 
 def reshape(a: Any, /, shape: Any = None, *, newshape: Any = None, copy: bool | None = None
             ) -> Any:
-    """The Array API's ``reshape(x, shape)``, also taking NumPy's and MyGrad's ``newshape=``."""
+    """The Array API's ``reshape(x, shape)``, also taking NumPy's and MyGrad's ``newshape=``.
+
+    Raises:
+        TypeError: When the shape is given twice, or not at all.
+        ShapeError: When the sizes differ.
+    """
     if (shape is None) == (newshape is None):
         raise TypeError("reshape: give the new shape once, as shape (or newshape=)")
     return _sh.reshape(a, newshape if shape is None else shape, copy=copy)
@@ -189,7 +215,16 @@ def dstack(arrays: Any) -> Any:
 
 
 def split(a: Any, indices_or_sections: Any, axis: int = 0) -> list:
-    """``a`` split along ``axis`` into equal sections (an int) or at the given indices."""
+    """``a`` split along ``axis`` into equal sections (an int) or at the given indices
+    (NumPy's ``split``).
+
+    Returns:
+        A list of tensors (views of ``a`` where the backend has views).
+
+    Raises:
+        ShapeError: When ``a`` does not split into that many equal sections.
+        AxisError: When ``axis`` is out of range.
+    """
     a = ensure_tensor(a)
     axis = _red.check_axis(axis, a.ndim, "split")
     n = a.shape[axis]
@@ -230,7 +265,11 @@ right_shift = _ew.bitwise_right_shift
 
 
 def fabs(x: Any, /) -> Any:
-    """Absolute values of real ``x`` (NumPy's ``fabs``)."""
+    """Absolute values of real ``x`` (NumPy's ``fabs``).
+
+    Raises:
+        TypeError: When ``x`` is complex.
+    """
     x = ensure_tensor(x)
     if x.dtype.kind == "c":
         raise TypeError("fabs: complex input; use absolute (abs)")
@@ -319,7 +358,11 @@ def vdot(a: Any, b: Any) -> Any:
 
 
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    """The diagonal ``offset`` of the plane ``axis1``, ``axis2``, as the last axis (NumPy's)."""
+    """The diagonal ``offset`` of the plane ``axis1``, ``axis2``, as the last axis (NumPy's).
+
+    Raises:
+        ShapeError: When ``a`` has fewer than two axes.
+    """
     a = ensure_tensor(a)
     if a.ndim < 2:
         raise ShapeError(f"diagonal: needs at least 2 dimensions, got shape {a.shape}")

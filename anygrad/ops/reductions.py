@@ -112,7 +112,21 @@ def _accumulate_in(x: Any, dtype: Any) -> tuple[Any, dict[str, Any]]:
 def sum(x: Any, /, *, axis: int | tuple[int, ...] | None = None, dtype: Any = None,
         keepdims: bool = False) -> Any:
     """Sum of the elements over ``axis`` (all axes by default), in ``dtype`` when given
-    (else small integers are summed in the default integer dtype, as the standard says)."""
+    (else small integers are summed in the default integer dtype, as the standard says).
+
+    Args:
+        x: The tensor.
+        axis: An axis, a tuple of axes, or None for all of them.
+        dtype: The dtype to sum in (``x`` is cast to it, differentiably).
+        keepdims: Keep the reduced axes, with length 1.
+
+    Returns:
+        The sums.
+
+    Raises:
+        TypeError: When an axis is not an integer.
+        AxisError: When an axis is out of range or repeated.
+    """
     x, kw = _accumulate_in(x, dtype)
     return apply_unary(_OPS["sum"], x, {"axis": normalize_axes(axis, x.ndim, "sum"),
                                         "keepdims": bool(keepdims), **kw})
@@ -140,8 +154,9 @@ def _mean_kept(xp: Any, x: Any, axis: Any) -> Any:
 
 def _prod_others(xp: Any, g: Any, out: Any, x: Any, *, axis: Any, keepdims: bool,
                  dtype: Any = None) -> Any:
-    """d prod / d x_i = the product of the other elements (exact with zeros too): exclusive
-    products from the left times those from the right, over the reduced axes flattened."""
+    """The derivative d prod / d x_i = the product of the other elements (exact with zeros
+    too): exclusive products from the left times those from the right, over the reduced axes
+    flattened."""
     red = tuple(range(x.ndim)) if axis is None else axis
     rest = tuple(i for i in range(x.ndim) if i not in red)
     order = rest + red
@@ -248,13 +263,28 @@ def _cumulative(op: Op, x: Any, axis: int | None, dtype: Any, include_initial: b
 
 def cumulative_sum(x: Any, /, *, axis: int | None = None, dtype: Any = None,
                    include_initial: bool = False) -> Any:
-    """Running sums along ``axis``."""
+    """Running sums along ``axis`` (Array API ``cumulative_sum``).
+
+    Args:
+        x: The tensor.
+        axis: The axis; may be None only for a 1-d ``x``.
+        dtype: The dtype to sum in (``x`` is cast to it, differentiably).
+        include_initial: Start with the empty sum, 0 (the result is one longer).
+
+    Returns:
+        The running sums, ``x``'s shape along the other axes.
+
+    Raises:
+        ShapeError: When ``axis`` is None and ``x`` is not 1-d.
+        AxisError: When ``axis`` is out of range.
+    """
     return _cumulative(CUMULATIVE_SUM, x, axis, dtype, include_initial)
 
 
 def cumulative_prod(x: Any, /, *, axis: int | None = None, dtype: Any = None,
                     include_initial: bool = False) -> Any:
-    """Running products along ``axis`` (the gradient assumes no zeros)."""
+    """Running products along ``axis`` (the gradient assumes no zeros); arguments and errors
+    as ``cumulative_sum`` (``include_initial`` starts with 1)."""
     return _cumulative(CUMULATIVE_PROD, x, axis, dtype, include_initial)
 
 
@@ -274,7 +304,18 @@ def any(x: Any, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool 
 
 def diff(x: Any, /, *, axis: int = -1, n: int = 1, prepend: Any = None, append: Any = None
          ) -> Any:
-    """The ``n``-th forward difference along ``axis`` (composed of slices and subtraction)."""
+    """The ``n``-th forward difference along ``axis`` (composed of slices and subtraction).
+
+    Args:
+        x: The tensor.
+        axis: The axis.
+        n: How many times to take differences.
+        prepend: Values put before ``x`` along ``axis`` first (same shape elsewhere).
+        append: Values put after ``x`` along ``axis`` first.
+
+    Returns:
+        The differences, ``n`` shorter along ``axis`` (than ``x`` with its additions).
+    """
     from .elementwise import subtract
     from .shape import concat
     x = ensure_tensor(x)

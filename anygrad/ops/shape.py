@@ -85,7 +85,20 @@ def _real_part(xp: Any, g: Any, x: Any) -> Any:
 
 
 def reshape(x: Any, /, shape: tuple[int, ...], *, copy: bool | None = None) -> Any:
-    """``x`` with a new shape of the same size (one entry may be -1)."""
+    """``x`` with a new shape of the same size (Array API ``reshape``); a view of ``x``.
+
+    Args:
+        x: The tensor.
+        shape: The new shape; one entry may be -1, inferred from the size.
+        copy: True for a copy instead of a view.
+
+    Returns:
+        The reshaped tensor.
+
+    Raises:
+        TypeError: When ``shape`` is not integers.
+        ShapeError: When the sizes differ.
+    """
     shape = as_shape(shape, "reshape")
     x = ensure_tensor(x)
     if copy:
@@ -94,7 +107,12 @@ def reshape(x: Any, /, shape: tuple[int, ...], *, copy: bool | None = None) -> A
 
 
 def permute_dims(x: Any, /, axes: tuple[int, ...]) -> Any:
-    """``x`` with its axes reordered: axis ``i`` of the result is axis ``axes[i]`` of x."""
+    """``x`` with its axes reordered: axis ``i`` of the result is axis ``axes[i]`` of x
+    (Array API ``permute_dims``); a view of ``x``.
+
+    Raises:
+        AxisError: When ``axes`` is not a permutation of ``x``'s axes.
+    """
     return permute(x, axes, "permute_dims")
 
 
@@ -108,7 +126,13 @@ def permute(x: Any, axes: Any, op: str) -> Any:
 
 
 def broadcast_to(x: Any, /, shape: tuple[int, ...]) -> Any:
-    """``x`` broadcast to ``shape``; the gradient is summed back."""
+    """``x`` broadcast to ``shape`` (Array API ``broadcast_to``); a view of ``x``, whose
+    gradient is summed back.
+
+    Raises:
+        TypeError: When ``shape`` is not integers.
+        ShapeError: When a dimension is negative or ``x`` does not broadcast to ``shape``.
+    """
     shape = as_shape(shape, "broadcast_to")
     if any(n < 0 for n in shape):
         raise ShapeError(f"broadcast_to: negative dimensions are not allowed, got {shape}")
@@ -148,6 +172,22 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None,
     tensor that requires grad (a new leaf when ``x`` does not), float dtypes only. NumPy's
     ``casting`` (``"no"``, ``"equiv"``, ``"safe"``, ``"same_kind"``, default ``"unsafe"``)
     refuses the casts its rule does not allow with a TypeError.
+
+    Args:
+        x: The tensor.
+        dtype: The target dtype.
+        copy: False returns ``x`` itself when it already has ``dtype``.
+        device: Move the result there too.
+        constant: MyGrad's: True for a constant, False for a tensor that requires grad.
+        casting: NumPy's rule for which casts are allowed.
+
+    Returns:
+        The cast tensor (or ``x``).
+
+    Raises:
+        TypeError: When ``casting`` does not allow the cast.
+        ValueError: When ``casting`` is not one of the five rules.
+        DTypeError: When ``constant=False`` asks for grad with an integer or bool dtype.
     """
     x = ensure_tensor(x)
     target = as_dtype(dtype)
@@ -170,7 +210,13 @@ def astype(x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None,
 
 
 def concat(arrays: Any, /, *, axis: int | None = 0) -> Any:
-    """Join tensors along an existing axis (``axis=None``: flatten first)."""
+    """Join tensors along an existing axis (Array API ``concat``; ``axis=None``: flatten
+    first).
+
+    Raises:
+        ShapeError: When no tensor is given, or the shapes differ off ``axis``.
+        AxisError: When ``axis`` is out of range.
+    """
     arrays = tuple(arrays)
     if not arrays:
         raise ShapeError("concat: needs at least one tensor")
@@ -181,7 +227,12 @@ def concat(arrays: Any, /, *, axis: int | None = 0) -> Any:
 
 
 def stack(arrays: Any, /, *, axis: int = 0) -> Any:
-    """Join tensors of one shape along a new axis."""
+    """Join tensors of one shape along a new axis (Array API ``stack``).
+
+    Raises:
+        ShapeError: When no tensor is given, or the shapes differ.
+        AxisError: When ``axis`` is out of range.
+    """
     arrays = tuple(arrays)
     if not arrays:
         raise ShapeError("stack: needs at least one tensor")
@@ -191,12 +242,21 @@ def stack(arrays: Any, /, *, axis: int = 0) -> Any:
 
 
 def where(condition: Any, x1: Any, x2: Any, /) -> Any:
-    """``x1`` where ``condition`` holds, else ``x2`` (broadcasting all three)."""
+    """``x1`` where ``condition`` holds, else ``x2`` (broadcasting all three; Array API
+    ``where``); differentiable in ``x1`` and ``x2``.
+
+    Raises:
+        ShapeError: When the three do not broadcast together.
+    """
     return apply(WHERE, (condition, x1, x2))
 
 
 def matrix_transpose(x: Any, /) -> Any:
-    """Swap the last two axes."""
+    """``x`` with its last two axes swapped (Array API ``matrix_transpose``); a view of ``x``.
+
+    Raises:
+        ShapeError: When ``x`` has fewer than two axes.
+    """
     x = ensure_tensor(x)
     if x.ndim < 2:
         raise ShapeError(f"matrix_transpose: needs at least 2 dimensions, got shape {x.shape}")
@@ -231,7 +291,12 @@ def expand_dims(x: Any, /, axis: int | tuple[int, ...] = 0) -> Any:
 
 
 def squeeze(x: Any, /, axis: int | tuple[int, ...] | None = None) -> Any:
-    """``x`` without the size-1 axes ``axis`` (every size-1 axis when None, as NumPy's)."""
+    """``x`` without the size-1 axes ``axis`` (every size-1 axis when None, as NumPy's).
+
+    Raises:
+        ShapeError: When an axis named is not of size 1.
+        AxisError: When an axis is out of range or repeated.
+    """
     x = ensure_tensor(x)
     if axis is None:
         axis = tuple(i for i, n in enumerate(x.shape) if n == 1)
@@ -251,7 +316,17 @@ def flip(x: Any, /, *, axis: int | tuple[int, ...] | None = None) -> Any:
 
 def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...] | None = None
          ) -> Any:
-    """``x`` with elements shifted cyclically along ``axis`` (flattened when None)."""
+    """``x`` with elements shifted cyclically along ``axis`` (flattened when None; Array API
+    ``roll``).
+
+    Args:
+        x: The tensor.
+        shift: The shift, or one per axis (one shift is applied to every axis).
+        axis: An axis, a tuple of axes, or None.
+
+    Raises:
+        ShapeError: When the shifts and the axes differ in number.
+    """
     x = ensure_tensor(x)
     shift = as_shape(shift, "roll")  # (integers, as a shape's)
     if axis is None:
@@ -269,7 +344,13 @@ def roll(x: Any, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...]
 
 
 def moveaxis(x: Any, source: int | tuple[int, ...], destination: int | tuple[int, ...], /) -> Any:
-    """``x`` with axes ``source`` moved to ``destination``."""
+    """``x`` with axes ``source`` moved to ``destination`` (Array API ``moveaxis``); the
+    other axes keep their order.
+
+    Raises:
+        ShapeError: When ``source`` and ``destination`` differ in length.
+        AxisError: When an axis is out of range or repeated.
+    """
     x = ensure_tensor(x)
     src = axes_list(source, x.ndim, "moveaxis")
     dst = axes_list(destination, x.ndim, "moveaxis")
@@ -319,7 +400,11 @@ def unstack(x: Any, /, *, axis: int = 0) -> tuple:
 
 
 def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """The shape that ``shapes`` broadcast to."""
+    """The shape that ``shapes`` broadcast to (Array API ``broadcast_shapes``).
+
+    Raises:
+        ShapeError: When the shapes do not broadcast together.
+    """
     n = max((len(s) for s in shapes), default=0)
     out = [1] * n
     for s in shapes:

@@ -39,14 +39,29 @@ def _axis(x: Tensor, axis: int, name: str) -> int:
 
 
 def sort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
-    """``x`` sorted along ``axis``; differentiable (ties keep their order)."""
+    """``x`` sorted along ``axis`` (Array API ``sort``); differentiable (ties keep their
+    order).
+
+    Args:
+        x: The tensor.
+        axis: The axis to sort along.
+        descending: Largest first.
+        stable: Keep equal elements in their order (always kept for the gradient).
+
+    Returns:
+        The sorted tensor.
+
+    Raises:
+        AxisError: When ``axis`` is out of range.
+    """
     x = ensure_tensor(x)
     return apply_unary(SORT, x, {"axis": _axis(x, axis, "sort"), "descending": descending,
                                  "stable": stable})
 
 
 def argsort(x: Any, /, *, axis: int = -1, descending: bool = False, stable: bool = True) -> Any:
-    """The indices that sort ``x`` along ``axis`` (a constant)."""
+    """The indices that sort ``x`` along ``axis`` (a constant; Array API ``argsort``);
+    arguments and errors as ``sort``."""
     x = ensure_tensor(x)
     return apply_unary(ARGSORT, x, {"axis": _axis(x, axis, "argsort"),
                                     "descending": descending, "stable": stable})
@@ -97,6 +112,8 @@ def nonzero(x: Any, /) -> tuple:
 
 
 class UniqueAllResult(NamedTuple):
+    """What ``unique_all`` returns (the Array API's named tuple)."""
+
     values: Any
     indices: Any
     inverse_indices: Any
@@ -104,11 +121,15 @@ class UniqueAllResult(NamedTuple):
 
 
 class UniqueCountsResult(NamedTuple):
+    """What ``unique_counts`` returns: ``(values, counts)``."""
+
     values: Any
     counts: Any
 
 
 class UniqueInverseResult(NamedTuple):
+    """What ``unique_inverse`` returns: ``(values, inverse_indices)``."""
+
     values: Any
     inverse_indices: Any
 
@@ -120,15 +141,28 @@ def unique_all(x: Any, /) -> UniqueAllResult:
 
 
 def unique_counts(x: Any, /) -> UniqueCountsResult:
+    """The distinct values of ``x`` and how often each occurs (constants).
+
+    Returns:
+        ``(values, counts)``: the distinct values (1-d) and their counts.
+    """
     x = ensure_tensor(x)
     return UniqueCountsResult(*_wrap_all(x, x._backend.xp.unique_counts(x.data)))
 
 
 def unique_inverse(x: Any, /) -> UniqueInverseResult:
+    """The distinct values of ``x`` and where each element of ``x`` is among them (constants).
+
+    Returns:
+        ``(values, inverse_indices)``: the distinct values (1-d) and, with ``x``'s
+        shape, the index into ``values`` of each element (``values[inverse_indices]`` is
+        ``x``).
+    """
     x = ensure_tensor(x)
     return UniqueInverseResult(*_wrap_all(x, x._backend.xp.unique_inverse(x.data)))
 
 
 def unique_values(x: Any, /) -> Any:
+    """The distinct values of ``x``, 1-d (a constant)."""
     x = ensure_tensor(x)
     return _wrap(x._backend.xp.unique_values(x.data), x._backend)

@@ -105,6 +105,8 @@ class Optimizer:
 
     def update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any],
                xp: Any) -> None:
+        """Update ``p`` in place from its gradient array ``g``, its ``state`` and its parameter
+        ``group``, in the arrays of namespace ``xp`` (each optimizer's rule)."""
         raise NotImplementedError
 
     # -- checkpoints -----------------------------------------------------------------------
