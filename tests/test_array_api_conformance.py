@@ -245,3 +245,29 @@ def test_complex_expm1_gradient(backend):
     r = backend.tensor([0.5, -2.0])
     ag.sum(ag.expm1(r)).backward()
     np.testing.assert_allclose(r.grad.numpy(), np.exp([0.5, -2.0]), rtol=1e-14)
+
+
+def test_like_functions_take_array_likes(backend):
+    """``zeros_like`` and friends take any array-like, as NumPy's do."""
+    assert ag.zeros_like([1.0, 2.0]).shape == (2,)
+    assert ag.full_like([[1, 2]], 3).numpy().tolist() == [[3, 3]]
+    assert ag.ones_like(backend.tensor([1.0])).device == ag.device(backend.device)
+
+
+def test_asarray_copy_false_refuses_a_cast(backend):
+    t = backend.tensor([1.0, 2.0])
+    assert ag.asarray(t, copy=False) is t
+    assert ag.asarray(t, dtype=ag.float64, copy=False) is t
+    with pytest.raises(ValueError, match="cast to float32"):
+        ag.asarray(t, dtype=ag.float32, copy=False)
+
+
+def test_einsum_errors_name_the_letters(backend):
+    x = backend.tensor(np.ones((2, 3)))
+    with pytest.raises(ag.ShapeError, match="no input term has: k"):
+        ag.einsum("ij->k", x)
+    with pytest.raises(ag.ShapeError, match="repeats a letter"):
+        ag.einsum("ij->ii", x)
+    with pytest.raises(ag.ShapeError, match="letter 'j'"):
+        ag.einsum("ij,jk", x, backend.tensor(np.ones((4, 5))))
+    assert ag.einsum("ij,jk->ik", x, backend.tensor(np.ones((1, 5)))).shape == (2, 5)

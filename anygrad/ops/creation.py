@@ -74,9 +74,16 @@ def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: bool | 
         The tensor (``obj`` itself when it is a tensor needing no move, cast or copy).
 
     Raises:
-        ValueError: When ``copy=False`` and data other than a tensor cannot be shared.
+        ValueError: When ``copy=False`` and the result cannot share ``obj``'s memory (a
+            cast, a move to another device, data that must be converted).
     """
     if isinstance(obj, Tensor):
+        moves = device is not None and backends.get(device) is not obj._backend
+        casts = dtype is not None and _d.as_dtype(dtype) != obj.dtype
+        if copy is False and (moves or casts):
+            what = f"a move to {device}" if moves else f"a cast to {_d.as_dtype(dtype).name}"
+            raise ValueError(f"asarray: copy=False, but {what} needs a copy of this "
+                             f"{obj.dtype.name} tensor on {obj.device}")
         out = obj if device is None else obj.to(device)
         if dtype is not None and _d.as_dtype(dtype) != out.dtype:
             from .shape import astype
@@ -292,17 +299,18 @@ def geomspace(start: Any, stop: Any, /, num: int = 50, *, endpoint: bool = True,
     return _spaced("geomspace", b, values, dtype, (requires_grad, constant))
 
 
-def _like(x: Any, dtype: Any, device: Any) -> tuple[Any, Any]:
+def _like(x: Any, dtype: Any, device: Any) -> tuple[tuple, Any, Any]:
+    """The shape, and the dtype and device unless given, of ``x`` (any array-like)."""
     x = ensure_tensor(x)
-    return (x.dtype if dtype is None else dtype), (x.device if device is None else device)
+    return x.shape, (x.dtype if dtype is None else dtype), (x.device if device is None else device)
 
 
 def zeros_like(x: Any, /, *, dtype: Any = None, device: Any = None,
                requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     """A tensor of zeros with ``x``'s shape, and its dtype and device unless given
     (Array API ``zeros_like``); arguments, result and errors as ``zeros``."""
-    dtype, device = _like(x, dtype, device)
-    return zeros(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+    shape, dtype, device = _like(x, dtype, device)
+    return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad,
                  constant=constant)
 
 
@@ -310,8 +318,8 @@ def ones_like(x: Any, /, *, dtype: Any = None, device: Any = None,
               requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     """A tensor of ones with ``x``'s shape, and its dtype and device unless given
     (Array API ``ones_like``); arguments, result and errors as ``ones``."""
-    dtype, device = _like(x, dtype, device)
-    return ones(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+    shape, dtype, device = _like(x, dtype, device)
+    return ones(shape, dtype=dtype, device=device, requires_grad=requires_grad,
                 constant=constant)
 
 
@@ -319,8 +327,8 @@ def empty_like(x: Any, /, *, dtype: Any = None, device: Any = None,
                requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     """An uninitialized tensor with ``x``'s shape, and its dtype and device unless given
     (Array API ``empty_like``); arguments, result and errors as ``empty``."""
-    dtype, device = _like(x, dtype, device)
-    return empty(x.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+    shape, dtype, device = _like(x, dtype, device)
+    return empty(shape, dtype=dtype, device=device, requires_grad=requires_grad,
                  constant=constant)
 
 
@@ -328,8 +336,8 @@ def full_like(x: Any, /, fill_value: Any, *, dtype: Any = None, device: Any = No
               requires_grad: bool | None = None, constant: bool | None = None) -> Tensor:
     """A tensor of ``fill_value`` with ``x``'s shape, and its dtype and device unless given
     (Array API ``full_like``); arguments, result and errors as ``full``."""
-    dtype, device = _like(x, dtype, device)
-    return full(x.shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad,
+    shape, dtype, device = _like(x, dtype, device)
+    return full(shape, fill_value, dtype=dtype, device=device, requires_grad=requires_grad,
                 constant=constant)
 
 

@@ -43,6 +43,11 @@ def _parse(subscripts: str, ndims: list[int]) -> tuple[list[str], str]:
         expanded.append(t)
     if arrow:
         out = out.replace("...", ell)
+        unknown = sorted(set(out) - set("".join(expanded)))
+        if unknown or len(set(out)) != len(out):
+            raise ShapeError(f"einsum: the output term of {subscripts!r} "
+                             + (f"has letters no input term has: {', '.join(unknown)}"
+                                if unknown else "repeats a letter"))
     else:
         counts = {c: "".join(expanded).count(c) for c in set("".join(expanded))}
         out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
@@ -125,11 +130,21 @@ def einsum(subscripts: str, /, *operands: Any) -> Any:
         The result (a view of the operand for an identity such as ``"ij->ij"``, as NumPy's).
 
     Raises:
-        ShapeError: When the terms and the operands differ in number, or a term's letters
-            and its operand's axes.
+        ShapeError: When the terms and the operands differ in number, a term's letters and
+            its operand's axes, a letter's sizes in two operands, or the output term has
+            letters no input has (or one twice).
     """
     ops = [ensure_tensor(x) for x in operands]
     terms, out = _parse(subscripts, [x.ndim for x in ops])
+    sizes: dict[str, int] = {}
+    for x, t in zip(ops, terms, strict=True):
+        for c, n in zip(t, x.shape, strict=True):
+            m = sizes.setdefault(c, n)
+            if m != n and 1 not in (m, n):
+                raise ShapeError(f"einsum: letter {c!r} of {subscripts!r} has size {m} in one "
+                                 f"operand and {n} in another (shapes "
+                                 f"{', '.join(str(y.shape) for y in ops)})")
+            sizes[c] = max(m, n)
     pending = list(zip(ops, terms, strict=True))
     for step in _path(",".join(terms) + "->" + out, [x.shape for x in ops]):
         picked = [pending[i] for i in step]
