@@ -268,6 +268,6 @@ def test_einsum_errors_name_the_letters(backend):
         ag.einsum("ij->k", x)
     with pytest.raises(ag.ShapeError, match="repeats a letter"):
         ag.einsum("ij->ii", x)
-    with pytest.raises(ag.ShapeError, match="letter 'j'"):
+    with pytest.raises(ag.ShapeError, match="letter .j. of .ij,jk. has sizes 3 and 4"):
         ag.einsum("ij,jk", x, backend.tensor(np.ones((4, 5))))
     assert ag.einsum("ij,jk->ik", x, backend.tensor(np.ones((1, 5)))).shape == (2, 5)

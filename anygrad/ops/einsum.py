@@ -141,9 +141,8 @@ def einsum(subscripts: str, /, *operands: Any) -> Any:
         for c, n in zip(t, x.shape, strict=True):
             m = sizes.setdefault(c, n)
             if m != n and 1 not in (m, n):
-                raise ShapeError(f"einsum: letter {c!r} of {subscripts!r} has size {m} in one "
-                                 f"operand and {n} in another (shapes "
-                                 f"{', '.join(str(y.shape) for y in ops)})")
+                raise ShapeError(f"einsum: letter {c!r} of {subscripts!r} has sizes {m} and {n} "
+                                 f"(operand shapes {', '.join(str(y.shape) for y in ops)})")
             sizes[c] = max(m, n)
     pending = list(zip(ops, terms, strict=True))
     for step in _path(",".join(terms) + "->" + out, [x.shape for x in ops]):
