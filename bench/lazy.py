@@ -1,4 +1,5 @@
-"""Lazy mode against eager mode on NumPy: time and peak memory, in one run.
+"""Lazy mode against eager mode on NumPy: time and peak memory, in one run; and workload F
+of the suite (``python -m bench --only F``: the chain against every library, see below).
 
 1. A chain of 10 elementwise ops (GELU's tanh form plus a sine) on 20 million float32 values,
    inference (no gradient): ``0.5 * x * (1 + tanh(c * (x + 0.044715 * x**3))) + sin(x)``.
@@ -13,6 +14,10 @@ eager's (the ms columns are best times); peak memory is tracemalloc's (NumPy rep
 buffers to it) above what was allocated before the call.
 
 Run: ``python bench/lazy.py`` (``--size`` to change the chain's length).
+
+Workload F: the chain (1. and 2.) on 2**22 float32 (``--quick``: 2**16), forward and trained,
+for hand-written NumPy (the floor: the chain, and its derivative written out), anygrad eager
+and lazy, PyTorch CPU, MyGrad and HIPS autograd; time and peak traced memory.
 """
 
 from __future__ import annotations
@@ -21,16 +26,20 @@ import argparse
 import gc
 import os
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
+if __package__ in (None, ""):  # run as a script: import the package from the checkout
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# isort: off
+import bench  # noqa: E402,F401  (one BLAS thread before NumPy loads)
 import numpy as np  # noqa: E402
-from machine import describe  # noqa: E402  (bench/machine.py: the scripts run from bench/)
+from bench.machine import describe  # noqa: E402
+from bench.run import Case, Workload, chosen, paired, peak_bytes, prepare, result, rows_of  # noqa: E402
+# isort: on
 
 import anygrad as ag  # noqa: E402
 
@@ -111,6 +120,106 @@ def measure(eager: Callable[[], object], lazy: Callable[[], object],
         peaks.append(tracemalloc.get_traced_memory()[1] - base)
         tracemalloc.stop()
     return best[0], best[1], statistics.median(ratios), peaks[0], peaks[1]
+
+
+C0, C1 = 0.7978845608, 0.044715
+
+
+def floor_numpy(n: int, trained: bool, xp: Any = np) -> Callable[[], object]:
+    x = xp.asarray(np.random.default_rng(0).standard_normal(n).astype(np.float32))
+
+    def forward() -> object:
+        return 0.5 * x * (1 + xp.tanh(C0 * (x + C1 * (x * x * x)))) + xp.sin(x)
+
+    def train() -> object:  # d/dx of the chain, written out; the forward is not kept
+        t = xp.tanh(C0 * (x + C1 * (x * x * x)))  # (NumPy's float32 x**3 is 30x slower)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * C0 * (1 + 3 * C1 * x * x) + xp.cos(x)
+    return train if trained else forward
+
+
+def anygrad_chain(n: int, trained: bool, lazy: bool, device: str = "cpu"
+                  ) -> Callable[[], object]:
+    x = ag.Tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32), device=device)
+    return (lambda: train_chain(x, lazy)) if trained else (lambda: run_chain(x, lazy))
+
+
+def torch_chain(n: int, trained: bool, device: str = "cpu") -> Callable[[], object]:
+    import torch
+    torch.set_num_threads(1)
+    x = torch.tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32),
+                     requires_grad=trained, device=device)
+
+    def f() -> object:
+        return 0.5 * x * (1 + torch.tanh(C0 * (x + C1 * x ** 3))) + torch.sin(x)
+
+    def train() -> object:
+        f().sum().backward()
+        g, x.grad = x.grad, None
+        return g
+    if trained:
+        return train
+
+    def forward() -> object:
+        with torch.no_grad():
+            return f()
+    return forward
+
+
+def mygrad_chain(n: int, trained: bool) -> Callable[[], object]:
+    import mygrad as mg
+    x = mg.tensor(np.random.default_rng(0).standard_normal(n).astype(np.float32),
+                  constant=not trained)
+
+    def f() -> object:
+        return 0.5 * x * (1 + mg.tanh(C0 * (x + C1 * x ** 3))) + mg.sin(x)
+
+    def train() -> object:
+        y = mg.sum(f())
+        y.backward()
+        g = x.grad
+        y.null_grad()
+        return g
+    return train if trained else f
+
+
+def autograd_chain(n: int, trained: bool) -> Callable[[], object]:
+    import autograd
+    import autograd.numpy as anp
+    x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+
+    def f(x: object) -> object:
+        return 0.5 * x * (1 + anp.tanh(C0 * (x + C1 * x ** 3))) + anp.sin(x)
+    grad = autograd.grad(lambda x: anp.sum(f(x)))
+    return (lambda: grad(x)) if trained else (lambda: f(x))
+
+
+def suite_cases(n: int, trained: bool) -> list[Case]:
+    return [Case("numpy (floor)", lambda: floor_numpy(n, trained)),
+            Case("anygrad", lambda: anygrad_chain(n, trained, False)),
+            Case("anygrad (lazy)", lambda: anygrad_chain(n, trained, True)),
+            Case("torch", lambda: torch_chain(n, trained), traced=False),
+            Case("mygrad", lambda: mygrad_chain(n, trained)),
+            Case("autograd (HIPS)", lambda: autograd_chain(n, trained))]
+
+
+def run_suite(args: argparse.Namespace) -> dict:
+    n = 2 ** 16 if args.quick else 2 ** 22
+    rows, skipped, rounds = [], [], WORKLOAD.rounds(args)
+    for phase in ("forward", "trained"):
+        steps, missed, traced = prepare([c for c in suite_cases(n, phase == "trained")
+                                         if c.library == "numpy (floor)"
+                                         or chosen(c.library, args)])
+        skipped = skipped or missed
+        times = paired(steps, rounds, 1, "numpy (floor)")
+        peaks = {k: peak_bytes(s) if traced[k] else None for k, s in steps.items()}
+        rows += rows_of(times, "numpy (floor)", 1e3, peaks, phase=phase)
+    return result(WORKLOAD, rows, skipped, "numpy (floor)", rounds, 1,
+                  [f"chain of 10 elementwise ops on {n:,} float32; trained: the gradient of "
+                   f"its sum"])
+
+
+WORKLOAD = Workload("F", "the elementwise chain (GELU's tanh form + sin), forward and trained",
+                    unit="ms", rounds=lambda a: 3 if a.quick else 9, custom=run_suite)
 
 
 def main() -> None:

@@ -1,45 +1,45 @@
-"""Per-op overhead: a chain of 20 elementwise ops on a 10-element float32 array.
+"""Workload A, per-op overhead: a chain of 20 elementwise ops on a 10-element float32 array.
 
-Forward + backward, in microseconds per op, for anygrad, MyGrad, PyTorch CPU and the same
-computation hand-written in NumPy (the floor), interleaved in one run; ratios to the floor.
-Libraries that are not installed are skipped. Run: ``python bench/overhead.py``.
+Forward + backward, in microseconds per op, for anygrad (eager and lazy), MyGrad, PyTorch CPU,
+HIPS autograd and the same computation hand-written in NumPy (the floor), interleaved in one
+run; ratios to the floor. Libraries that are not installed are skipped.
+Run: ``python -m bench --only A`` (or ``python bench/overhead.py``).
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
 import os
 import sys
-import time
 from collections.abc import Callable
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
+if __package__ in (None, ""):  # run as a script: import the package from the checkout
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# isort: off
+import bench  # noqa: E402,F401  (one BLAS thread before NumPy loads)
 import numpy as np  # noqa: E402
-from machine import describe  # noqa: E402  (bench/machine.py: the scripts run from bench/)
+from bench.run import Case, Workload  # noqa: E402
+# isort: on
 
 N, REPEATS = 10, 5  # array size; the chain is REPEATS x (tanh, *w, +b, sin) = 20 ops
 OPS = 4 * REPEATS
 
 
-def floor_numpy(x0: np.ndarray, w0: np.ndarray, b0: np.ndarray) -> Callable[[], object]:
-    """The chain and its gradients, hand-written in NumPy: the floor."""
+def floor_numpy(x0: np.ndarray, w0: np.ndarray, b0: np.ndarray, xp=np) -> Callable[[], object]:
+    """The chain and its gradients, hand-written in NumPy: the floor (in CuPy for bench.gpu:
+    its arrays given, ``xp=cupy``)."""
     def step() -> object:
         saved = []
         y = x0
         for _ in range(REPEATS):
-            t = np.tanh(y)
+            t = xp.tanh(y)
             m = t * w0
             a = m + b0
-            y = np.sin(a)
+            y = xp.sin(a)
             saved.append((t, a))
-        g = np.ones_like(y)
+        g = xp.ones_like(y)
         gw = gb = None
         for t, a in reversed(saved):
-            g = g * np.cos(a)
+            g = g * xp.cos(a)
             gb = g if gb is None else gb + g
             gw_i = g * t
             gw = gw_i if gw is None else gw + gw_i
@@ -49,18 +49,20 @@ def floor_numpy(x0: np.ndarray, w0: np.ndarray, b0: np.ndarray) -> Callable[[], 
     return step
 
 
-def chain_anygrad(x0, w0, b0):
+def chain_anygrad(x0, w0, b0, lazy: bool = False):
     import anygrad as ag
     w, b = ag.Tensor(w0), ag.Tensor(b0)
+    mode = ag.mode("lazy" if lazy else "eager")
 
     def step() -> object:
         x = ag.Tensor(x0)
-        y = x
-        for _ in range(REPEATS):
-            y = ag.sin(ag.tanh(y) * w + b)
-        w.zero_grad()  # a fresh gradient per step, as a training loop has (and as torch's
-        b.zero_grad()  # step below sets .grad = None)
-        y.backward()
+        with mode:
+            y = x
+            for _ in range(REPEATS):
+                y = ag.sin(ag.tanh(y) * w + b)
+            w.zero_grad()  # a fresh gradient per step, as a training loop has (and as
+            b.zero_grad()  # torch's step below sets .grad = None)
+            y.backward()
         return x.grad, w.grad, b.grad
     return step
 
@@ -109,42 +111,23 @@ def chain_autograd(x0, w0, b0):
     return lambda: grad(x0, w0, b0)
 
 
-CANDIDATES = {"numpy (floor)": floor_numpy, "anygrad": chain_anygrad, "mygrad": chain_mygrad,
-              "torch": chain_torch, "autograd (HIPS)": chain_autograd}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds")
-    parser.add_argument("--calls", type=int, default=300, help="chains per round")
-    args = parser.parse_args()
-
+def cases(args) -> list[Case]:
     rng = np.random.default_rng(0)
     x0, w0, b0 = (rng.standard_normal(N).astype(np.float32) for _ in range(3))
-    steps = {}
-    for name, make in CANDIDATES.items():
-        try:
-            steps[name] = make(x0, w0, b0)
-            steps[name]()  # warm up, and check it runs
-        except ImportError as exc:
-            print(f"skipping {name}: {exc}")
-    best = {name: float("inf") for name in steps}
-    for _ in range(args.rounds):  # interleave, keep each library's best round
-        for name, step in steps.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            for _ in range(args.calls):
-                step()
-            best[name] = min(best[name], (time.perf_counter() - t0) / args.calls / OPS * 1e6)
+    made: list[tuple[str, Callable]] = [
+        ("numpy (floor)", floor_numpy), ("anygrad", chain_anygrad),
+        ("anygrad (lazy)", lambda *a: chain_anygrad(*a, lazy=True)), ("torch", chain_torch),
+        ("mygrad", chain_mygrad), ("autograd (HIPS)", chain_autograd)]
+    return [Case(name, lambda make=make: make(x0, w0, b0), traced=name != "torch")
+            for name, make in made]
 
-    floor = best["numpy (floor)"]
-    describe()
-    print(f"chain of {OPS} elementwise float32 ops on {N} elements, forward + backward")
-    print(f"{'library':18s} {'us/op':>8s} {'x floor':>8s}")
-    for name, us in sorted(best.items(), key=lambda kv: kv[1]):
-        print(f"{name:18s} {us:8.2f} {us / floor:8.2f}")
-    sys.stdout.flush()
+
+WORKLOAD = Workload(
+    "A", f"per-op overhead: {OPS} elementwise float32 ops on {N} elements, forward + backward",
+    cases, unit="us/op", scale=1e6 / OPS, calls=lambda a: 30 if a.quick else 300,
+    rounds=lambda a: 5 if a.quick else 15, memory=False)
 
 
 if __name__ == "__main__":
-    main()
+    from bench.run import main
+    sys.exit(main(["--only", "A", *sys.argv[1:]]))

@@ -64,14 +64,14 @@ def _in_place(owner: str, x: Tensor, out: Tensor, inplace: Any) -> Tensor:
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01, inplace: bool = False) -> Any:
-    """x where x > 0, else ``negative_slope * x``."""
+    """The identity where x > 0, else ``negative_slope * x``."""
     negative_slope = V.real("leaky_relu", "negative_slope", negative_slope)
     x = _floating("leaky_relu", x)
     return _in_place("leaky_relu", x, _nn.leaky_relu(x, negative_slope), inplace)
 
 
 def elu(x: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
-    """x where x > 0, else ``alpha * (exp(x) - 1)``."""
+    """The identity where x > 0, else ``alpha * (exp(x) - 1)``."""
     alpha = V.real("elu", "alpha", alpha)
     x = _floating("elu", x)
     return _in_place("elu", x, _nn.elu(x, alpha), inplace)
@@ -106,7 +106,7 @@ def hardtanh(x: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool 
 
 
 def softsign(x: Any) -> Any:
-    """x / (1 + |x|)."""
+    """Softsign: ``x / (1 + |x|)``."""
     return _nn.softsign(_floating("softsign", x))
 
 
@@ -196,8 +196,10 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
     ``padding`` as PyTorch's (an int, a pair, 'same', 'valid') or ``(top, bottom, left,
     right)``.
 
-    im2col: the windows of the padded input (N, C*kh*kw, OH*OW) times the weight, one
-    matrix product per group.
+    im2col: the windows of the padded input as one (OH*OW*N, kh*kw*C) matrix, and one GEMM
+    with the weight as a (kh*kw*C, O) matrix (a batch of ``groups`` GEMMs with groups). The
+    result is pixel-major in memory (OH, OW, N, O), a transposed view (N, O, OH, OW): pooling
+    reads it in long runs and the next layer's im2col without a transpose.
     """
     x, weight = ensure_tensor(x), ensure_tensor(weight)
     _check_4d(x, "conv2d")
@@ -213,18 +215,23 @@ def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
                          f"out_channels divisible by groups")
     stride, dilation = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
     pads = _padding(padding, (kh, kw), dilation, stride)
-    if any(p for pair in pads for p in pair):
-        x = pad(x, pads)
-    cols = windows(x, (kh, kw), stride, dilation)  # (N, C, K, OH, OW)
-    oh, ow = cols.shape[-2:]
-    if groups == 1:
-        out = ops.matmul(ops.reshape(weight, (o, cg * kh * kw)),
-                         ops.reshape(cols, (n, c * kh * kw, oh * ow)))
-    else:
-        out = ops.matmul(ops.reshape(weight, (groups, o // groups, cg * kh * kw)),
-                         ops.reshape(cols, (n, groups, cg * kh * kw, oh * ow)))
-    out = ops.reshape(out, (n, o, oh, ow))
-    return out if bias is None else out + ops.reshape(bias, (o, 1, 1))
+    cols = _nn.im2col(x, (kh, kw), stride, dilation, pads)  # (OH*OW*N, kh*kw*C)
+    h, w = x.shape[2] + sum(pads[0]), x.shape[3] + sum(pads[1])
+    oh = (h - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (w - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    k = kh * kw
+    if groups == 1:  # (O, C, kh, kw) -> (kh*kw*C, O): the columns' order
+        w2 = ops.reshape(ops.permute_dims(weight, (2, 3, 1, 0)), (k * c, o))
+        out = ops.matmul(cols, w2)
+    else:  # per group g: columns (K, g, Cg) of the pixels, weights (K*Cg, O/G)
+        cols = ops.permute_dims(ops.reshape(cols, (-1, k, groups, cg)), (2, 0, 1, 3))
+        w2 = ops.reshape(weight, (groups, o // groups, cg, kh, kw))
+        w2 = ops.reshape(ops.permute_dims(w2, (0, 3, 4, 2, 1)), (groups, k * cg, o // groups))
+        out = ops.matmul(ops.reshape(cols, (groups, -1, k * cg)), w2)  # (G, OH*OW*N, O/G)
+        out = ops.reshape(ops.permute_dims(out, (1, 0, 2)), (-1, o))
+    if bias is not None:
+        out = out + bias
+    return ops.permute_dims(ops.reshape(out, (oh, ow, n, o)), (2, 3, 0, 1))
 
 
 def _pool_input(x: Any, kernel_size: Any, stride: Any, padding: Any, value: float,
@@ -456,29 +463,58 @@ def _class_loss(owner: str, logp: Tensor, target: Any, weight: Any, ignore_index
                          f"{target.dtype.name}")
     ignore_index = V.integer(owner, "ignore_index", ignore_index)
     n = logp.shape[axis]
-    V.check_labels(owner, target, n, "label", "C", ignore_index)
-    picks = _one_hot(target, n, axis=axis, dtype=logp.dtype)  # ignored labels outside [0, C): 0
-    keep_shape = (*target.shape[:axis], 1, *target.shape[axis:])
-    kept = None
-    ignorable = not (target.dtype.kind == "u" and ignore_index < 0)
-    if ignorable and (0 <= ignore_index < n or label_smoothing):
-        kept = ops.reshape(ops.astype(target != ignore_index, logp.dtype), keep_shape)
-        if 0 <= ignore_index < n:
-            picks = picks * kept
-    wlogp = logp
     if weight is not None:
         weight = _like(weight, logp)
         if weight.shape != (n,):
             raise ShapeError(f"{owner}: weight must have shape ({n},), one per class, got "
                              f"{weight.shape}")
-        w = ops.reshape(weight, (n,) + (1,) * (logp.ndim - 1 - axis))
-        picks = picks * w
-        wlogp = logp * w
-    loss = -ops.sum(logp * picks, axis=axis)
+    labels, kept = _kept_labels(owner, target, n, ignore_index, logp.data.dtype)
+    # A gather of each sample's log-probability (no one-hot product over the classes); its
+    # gradient is one mask product. ``kept``: 1 where a label counts (None: all do).
+    loss = -_nn.pick(logp, labels, axis)
+    count = kept
+    if weight is not None:
+        w = ops.reshape(ops.take(weight, ops.reshape(labels, (-1,)), axis=0), labels.shape)
+        loss = loss * w
+        count = w if kept is None else w * kept
+    if kept is not None:
+        loss = loss * kept
     if label_smoothing:
-        smooth = wlogp if kept is None else wlogp * kept
-        loss = loss * (1 - label_smoothing) - ops.sum(smooth, axis=axis) * (label_smoothing / n)
-    return _reduce(loss, reduction, ops.sum(picks) if reduction == "mean" else None, owner)
+        wlogp = logp if weight is None else \
+            logp * ops.reshape(weight, (n,) + (1,) * (logp.ndim - 1 - axis))
+        if kept is not None:
+            wlogp = wlogp * ops.expand_dims(kept, axis=axis)
+        loss = loss * (1 - label_smoothing) - ops.sum(wlogp, axis=axis) * (label_smoothing / n)
+    if reduction == "mean" and count is None:
+        return _reduce(loss, "mean", owner=owner)
+    return _reduce(loss, reduction, ops.sum(count) if reduction == "mean" else None, owner)
+
+
+def _kept_labels(owner: str, target: Tensor, n: int, ignore_index: int, dtype: Any
+                 ) -> tuple[Tensor, Tensor | None]:
+    """The labels to gather (ignored ones replaced by 0) and the mask of the labels that count
+    (None when all do), after refusing labels outside ``[0, n)`` (IndexError). The common case
+    costs one min/max sync: all labels in range and ``ignore_index`` outside it."""
+    backend, t = target.backend, target.data
+    if target.size and not 0 <= ignore_index < n:
+        xp = backend.xp
+        with backend.context or contextlib.nullcontext():
+            bounds = xp.stack([xp.min(t), xp.max(t)])
+        lo, hi = backend.to_numpy(bounds).tolist()
+        if lo >= 0 and hi < n:
+            return target, None
+    if not target.size:
+        return target, None
+    V.check_labels(owner, target, n, "label", "C", ignore_index)  # raises on a bad label
+    xp = backend.xp
+    with backend.context or contextlib.nullcontext():
+        info = xp.iinfo(t.dtype)
+        if not info.min <= ignore_index <= info.max:  # (unsigned labels, negative index)
+            return target, None
+        ignored = t == ignore_index
+        safe = xp.where(ignored, xp.zeros_like(t), t)
+        kept = xp.astype(xp.logical_not(ignored), dtype)
+    return _wrap(safe, backend), _wrap(kept, backend)
 
 
 @compound_op

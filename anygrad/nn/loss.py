@@ -32,6 +32,7 @@ class CrossEntropyLoss(_Loss):
         self.dim = V.integer("CrossEntropyLoss", "dim", dim)  #: the class axis
 
     def forward(self, logits: Any, target: Any) -> Any:
+        """The loss of ``logits`` against ``target`` (see ``functional.cross_entropy``)."""
         return F.cross_entropy(logits, target, self.weight, self.ignore_index, self.reduction,
                                self.label_smoothing, dim=self.dim)
 
@@ -47,30 +48,43 @@ class NLLLoss(_Loss):
         self.dim = V.integer("NLLLoss", "dim", dim)  #: the class axis
 
     def forward(self, logp: Any, target: Any) -> Any:
+        """The loss of ``logp`` against ``target`` (see ``functional.nll_loss``)."""
         return F.nll_loss(logp, target, self.weight, self.ignore_index, self.reduction,
                           dim=self.dim)
 
 
 class MSELoss(_Loss):
+    """Squared error."""
+
     def forward(self, x: Any, target: Any) -> Any:
+        """The loss of ``x`` against ``target`` (of one shape)."""
         return F.mse_loss(x, target, self.reduction)
 
 
 class L1Loss(_Loss):
+    """Absolute error."""
+
     def forward(self, x: Any, target: Any) -> Any:
+        """The loss of ``x`` against ``target`` (of one shape)."""
         return F.l1_loss(x, target, self.reduction)
 
 
 class BCELoss(_Loss):
+    """Binary cross entropy of probabilities."""
+
     def forward(self, p: Any, target: Any) -> Any:
+        """The loss of probabilities ``p`` against ``target`` (of one shape)."""
         return F.binary_cross_entropy(p, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy of ``sigmoid(logits)``, computed stably."""
+
     def __init__(self, reduction: str = "mean", pos_weight: Any = None):
         super().__init__(reduction)
         self.pos_weight = pos_weight
 
     def forward(self, logits: Any, target: Any) -> Any:
+        """The loss of ``logits`` against ``target`` (of one shape)."""
         return F.binary_cross_entropy_with_logits(logits, target, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)

@@ -183,8 +183,9 @@ remainder = binary("remainder", lambda xp, g, out, x, y: g,
 
 
 def _clip_part(i: int, xp: Any, g: Any, out: Any, x: Any, *bounds: Any, which: tuple) -> Any:
-    """x gets g where it was not clipped (ties with a bound included); a bound gets g where
-    it strictly won. Mask arithmetic, not ``where`` (which branches per element on NumPy)."""
+    """The gradient of input ``i``: x gets g where it was not clipped (ties with a bound
+    included); a bound gets g where it strictly won. Mask arithmetic, not ``where`` (which
+    branches per element on NumPy)."""
     if i == 0:
         return g * xp.astype(out == x, g.dtype)
     bound = bounds[i - 1]

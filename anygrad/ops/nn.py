@@ -1,15 +1,18 @@
 """Neural-network primitives: activations, (log-)softmax, padding, sliding windows, gathers.
 
 One forward and one derivative rule per input, ``rule(xp, g, out, *inputs, **params)``, in
-Array-API terms. Convolution and pooling are built (in ``anygrad.nn.functional``) from two
-primitives here: ``pad`` and ``windows`` (im2col: every kernel offset's strided slice, with
+Array-API terms. Convolution and pooling are built (in ``anygrad.nn.functional``) from
+primitives here: ``im2col`` (the padded input's windows as one (OH*OW*N, kh*kw*C) matrix, so
+a convolution is one GEMM), ``pad`` and ``windows`` (every kernel offset's strided slice, with
 a Python loop over kernel offsets only, never over pixels or batch items) followed by
-``matmul`` or a reduction.
+``matmul`` or a reduction. Hot rules use mask arithmetic (``g * (x > 0)``), never ``where``:
+NumPy's ``where`` branches per element (18x slower than the product).
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 from ..autograd.function import apply, apply_unary, ensure_tensor
@@ -79,9 +82,43 @@ def _gelu(xp: Any, x: Any, *, approximate: str) -> Any:
     return 0.5 * x * (1 + _erf(xp, x * 0.7071067811865476))
 
 
+# The softmax the last eager log_softmax computed, for its rule: one slot holding (a weak
+# reference to the output, the softmax), replaced whole (atomic under threads). The rule of
+# that output takes it (and empties the slot) instead of computing exp(out) again; any other
+# output (an earlier log_softmax, lazy mode's deferred values, tensors in higher order) misses
+# and recomputes it: the same values either way. The softmax dies with its output.
+_SOFTMAX: list = [None]
+
+
+def _drop_softmax(ref: Any) -> None:
+    held = _SOFTMAX[0]
+    if held is not None and held[0] is ref:
+        _SOFTMAX[0] = None
+
+
 def _log_softmax(xp: Any, x: Any, *, axis: int) -> Any:
     s = x - xp.max(x, axis=axis, keepdims=True)
-    return s - xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    e = xp.exp(s)
+    total = xp.sum(e, axis=axis, keepdims=True)
+    out = s - xp.log(total)
+    _SOFTMAX[0] = None  # (never two softmaxes held at once)
+    try:
+        _SOFTMAX[0] = (weakref.ref(out, _drop_softmax), e / total)
+    except TypeError:  # arrays without weak references: the rule recomputes
+        pass
+    return out
+
+
+def _log_softmax_grad(xp: Any, g: Any, out: Any, x: Any, *, axis: int) -> Any:
+    """The gradient ``g - softmax * sum(g)``, with the forward's softmax (see ``_SOFTMAX``)
+    when it has it."""
+    held = _SOFTMAX[0]
+    if held is not None and held[0]() is out:
+        _SOFTMAX[0] = None
+        p = held[1]
+    else:
+        p = xp.exp(out)
+    return g - p * xp.sum(g, axis=axis, keepdims=True)
 
 
 def _softmax(xp: Any, x: Any, *, axis: int) -> Any:
@@ -140,12 +177,84 @@ def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: 
                    dilation: tuple) -> Any:
     """Each window's gradient goes to its first maximal element (as PyTorch)."""
     z = xp.zeros_like(x, dtype=g.dtype)
-    for key in _window_keys(x.shape, kernel, stride, dilation):
+    keys = _window_keys(x.shape, kernel, stride, dilation)
+    apart = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation, strict=True))
+    put = set_at if apart else add_at  # windows apart: each element written once, no read
+    last = len(keys) - 1
+    for i, key in enumerate(keys):
         hit = xp.astype(x[key] == out, g.dtype)  # (mask arithmetic: ``where`` is 18x slower)
         taken = g * hit
-        z = add_at(z, key, taken)
-        g = g - taken  # given away: later ties get nothing
+        z = put(z, key, taken)
+        if i < last:
+            g = g - taken  # given away: later ties get nothing
     return z
+
+
+def _conv_geometry(shape: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+                   pads: tuple) -> tuple[tuple, list, tuple]:
+    """The padded, pixel-major shape (H', W', N, C) im2col reads, its window keys (slices of
+    the two leading axes) and the output's (OH, OW)."""
+    n, c, h, w = shape
+    (top, bottom), (left, right) = pads
+    padded = (h + top + bottom, w + left + right, n, c)
+    keys = [(k[1], k[2], ...) for k in _window_keys(padded[:2], kernel, stride, dilation)]
+    oh, ow = (len(range(*k.indices(m))) for k, m in zip(keys[0][:2], padded[:2], strict=True))
+    return padded, keys, (oh, ow)
+
+
+def _im2col(xp: Any, x: Any, *, kernel: tuple, stride: tuple, dilation: tuple,
+            pads: tuple) -> Any:
+    """(N, C, H, W) -> (OH*OW*N, kh*kw*C): the windows of the padded input, one row per output
+    pixel (output row, output column, image) and one column per (kernel offset, channel), so
+    that a convolution is one GEMM. Pixel-major (H, W, N, C) in memory: each window is a slice
+    of the two leading axes, contiguous runs of N*C elements (so are pooling's), and a
+    convolution's result comes out in that layout, for the next layer to read without a
+    transpose. The transpose is paid once, in the padding copy."""
+    padded, keys, _ = _conv_geometry(x.shape, kernel, stride, dilation, pads)
+    xt = xp.permute_dims(x, (2, 3, 0, 1))
+    if padded != xt.shape:
+        buf = xp.zeros(padded, dtype=x.dtype, device=getattr(x, "device", None))
+        xt = set_at(buf, _lead(x.shape[2:], pads), xt)
+    cols = xp.stack([xt[k] for k in keys], axis=3)  # (OH, OW, N, K, C)
+    return xp.reshape(cols, (-1, len(keys) * padded[3]))
+
+
+def _lead(hw: tuple, pads: tuple) -> tuple:
+    """The key of the unpadded pixels of a pixel-major (H', W', ...) array."""
+    return (*(slice(b, b + m) for m, (b, _) in zip(hw, pads, strict=True)), ...)
+
+
+def _col2im(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
+            dilation: tuple, pads: tuple) -> Any:
+    """The gradient of :func:`_im2col`: each kernel offset's columns added back in place."""
+    padded, keys, (oh, ow) = _conv_geometry(x.shape, kernel, stride, dilation, pads)
+    g = xp.reshape(g, (oh, ow, padded[2], len(keys), padded[3]))
+    z = xp.zeros(padded, dtype=g.dtype, device=getattr(x, "device", None))
+    for i, key in enumerate(keys):
+        z = add_at(z, key, g[:, :, :, i, :])
+    if padded[:2] != tuple(x.shape[2:]):
+        z = z[_lead(x.shape[2:], pads)]
+    return xp.permute_dims(z, (2, 3, 0, 1))
+
+
+def _pick(xp: Any, x: Any, idx: Any, *, axis: int) -> Any:
+    """``x``'s element at ``idx`` along ``axis`` (which ``idx`` lacks): a gather."""
+    idx = xp.expand_dims(idx, axis=axis)
+    try:
+        picked = xp.take_along_axis(x, idx, axis=axis)
+    except (TypeError, RuntimeError):  # torch gathers by int64 only
+        picked = xp.take_along_axis(x, xp.astype(idx, xp.int64), axis=axis)
+    return xp.squeeze(picked, axis=axis)
+
+
+def _pick_grad(xp: Any, g: Any, out: Any, x: Any, idx: Any, *, axis: int) -> Any:
+    """``g`` at the picked places, zero elsewhere: a one-hot mask times ``g`` (each row picks
+    one element, so nothing repeats and no scatter-add is needed)."""
+    n = x.shape[axis]
+    classes = xp.arange(n, dtype=idx.dtype, device=getattr(idx, "device", None))
+    classes = xp.reshape(classes, tuple(n if i == axis else 1 for i in range(x.ndim)))
+    hot = xp.astype(xp.expand_dims(idx, axis=axis) == classes, g.dtype)
+    return hot * xp.expand_dims(g, axis=axis)
 
 
 def _embedding_grad(xp: Any, g: Any, out: Any, w: Any, idx: Any, *,
@@ -155,7 +264,7 @@ def _embedding_grad(xp: Any, g: Any, out: Any, w: Any, idx: Any, *,
     onehot = xp.astype(flat == xp.arange(w.shape[0], device=getattr(w, "device", None),
                                          dtype=idx.dtype), g.dtype)
     if padding_idx is not None:
-        onehot = xp.where(flat == padding_idx, xp.zeros_like(onehot), onehot)
+        onehot = onehot * xp.astype(flat != padding_idx, g.dtype)
     return xp.matmul(xp.matrix_transpose(onehot), xp.reshape(g, (-1, w.shape[1])))
 
 
@@ -182,6 +291,25 @@ def _windowed(op: Op, backend: Any, avals: list, params: dict) -> tuple:
     return (*x.shape[:-2], *kept, oh, ow), x.dtype
 
 
+def _columns(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    (x,) = avals
+    if len(x.shape) != 4:
+        raise ValueError(f"im2col: expects (N, C, H, W), got {x.shape}")
+    padded, keys, (oh, ow) = _conv_geometry(x.shape, params["kernel"], params["stride"],
+                                            params["dilation"], params["pads"])
+    return (oh * ow * padded[2], len(keys) * padded[3]), x.dtype
+
+
+def _picked(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    x, idx = avals
+    axis = params["axis"]
+    if backend.dtype_of(idx.dtype).kind not in "iu":
+        raise TypeError("pick: indices must be integers")
+    if tuple(idx.shape) != tuple(x.shape[:axis] + x.shape[axis + 1:]):
+        raise ValueError(f"pick: indices of shape {idx.shape} for {x.shape} along {axis}")
+    return idx.shape, x.dtype
+
+
 def _embedded(op: Op, backend: Any, avals: list, params: dict) -> tuple:
     w, idx = avals
     return (*idx.shape, w.shape[1]), w.dtype
@@ -201,7 +329,7 @@ SIGMOID = _op("sigmoid", _sigmoid,
               lambda xp, g, out, x: g * out * (1 - out))
 SILU = _op("silu", lambda xp, x: x * _sigmoid(xp, x),
            lambda xp, g, out, x: g * _sigmoid(xp, x) * (1 + x * (1 - _sigmoid(xp, x))))
-SOFTPLUS = _op("softplus", lambda xp, x: xp.where(x > 0, x, 0) + xp.log1p(xp.exp(-xp.abs(x))),
+SOFTPLUS = _op("softplus", lambda xp, x: xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x))),
                lambda xp, g, out, x: g * _sigmoid(xp, x))
 LEAKY_RELU = _op("leaky_relu",
                  lambda xp, x, *, negative_slope: x * _slope(xp, x, negative_slope, x.dtype),
@@ -215,14 +343,14 @@ SOFTSIGN = _op("softsign", lambda xp, x: x / (1 + xp.abs(x)),
                lambda xp, g, out, x: g / (1 + xp.abs(x)) / (1 + xp.abs(x)), reads_out=False)
 GELU = _op("gelu", _gelu,
            lambda xp, g, out, x, *, approximate: g * _gelu_grad(xp, x, approximate=approximate))
-LOG_SOFTMAX = _op("log_softmax", _log_softmax,
-                  lambda xp, g, out, x, *, axis:
-                  g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True))
+LOG_SOFTMAX = _op("log_softmax", _log_softmax, _log_softmax_grad)
 SOFTMAX = _op("softmax", _softmax,
               lambda xp, g, out, x, *, axis: out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
 PAD = _op("pad", _pad,
           lambda xp, g, out, x, *, pads, value: g[_unpadded(x.shape, pads)], abstract=_padded)
 WINDOWS = _op("windows", _windows, _fold, abstract=_windowed)
+IM2COL = Op("im2col", _im2col, (_col2im,), abstract=_columns, reads_out=False)
+PICK = Op("pick", _pick, (_pick_grad, None), abstract=_picked, reads_out=False)
 MAX_POOL = _op("max_pool", _max_pool, _max_pool_grad, abstract=_windowed)
 EMBEDDING = _op("embedding",
                 lambda xp, w, idx, *, padding_idx:
@@ -242,7 +370,7 @@ def sigmoid(x: Any) -> Any:
 
 
 def silu(x: Any) -> Any:
-    """x * sigmoid(x) (also called swish)."""
+    """The SiLU ``x * sigmoid(x)`` (also called swish)."""
     return apply_unary(SILU, x)
 
 
@@ -252,7 +380,8 @@ def softplus(x: Any) -> Any:
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
-    """x where x > 0, else ``negative_slope * x`` (gradient ``negative_slope`` at 0)."""
+    """The identity where x > 0, else ``negative_slope * x`` (gradient ``negative_slope``
+    at 0)."""
     return apply_unary(LEAKY_RELU, x, {"negative_slope": float(negative_slope)})
 
 
@@ -269,13 +398,14 @@ def hardtanh(x: Any, low: float = -1.0, high: float = 1.0) -> Any:
 
 
 def softsign(x: Any) -> Any:
-    """x / (1 + |x|)."""
+    """Softsign: ``x / (1 + |x|)``."""
     return apply_unary(SOFTSIGN, x)
 
 
 def gelu(x: Any, approximate: str = "none") -> Any:
-    """x * Phi(x). ``approximate="none"`` uses erf (a rational approximation with error below
-    1.5e-7, as the Array API has no erf); ``"tanh"`` is PyTorch's tanh formula, exactly."""
+    """GELU: ``x * Phi(x)``. ``approximate="none"`` uses erf (a rational approximation with
+    error below 1.5e-7, as the Array API has no erf); ``"tanh"`` is PyTorch's tanh formula,
+    exactly."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate is 'none' or 'tanh', not {approximate!r}")
     return apply_unary(GELU, x, {"approximate": approximate})
@@ -322,6 +452,31 @@ def windows(x: Any, kernel: tuple[int, int], stride: tuple[int, int] = (1, 1),
             dilation: tuple[int, int] = (1, 1)) -> Any:
     """Every ``kernel``-sized window of the last two axes: (..., H, W) -> (..., kh*kw, OH, OW)."""
     return _sliding(WINDOWS, x, kernel, stride, dilation)
+
+
+def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int] = (1, 1),
+           dilation: tuple[int, int] = (1, 1), pads: Any = ((0, 0), (0, 0))) -> Any:
+    """The windows of ``x`` (N, C, H, W), padded with zeros by ``pads = ((top, bottom),
+    (left, right))``, as one (OH*OW*N, kh*kw*C) matrix: rows (output row, output column,
+    image), columns (kernel row, kernel column, channel)."""
+    x = ensure_tensor(x)
+    kernel, stride, dilation = tuple(kernel), tuple(stride), tuple(dilation)
+    pads = tuple((int(b), int(a)) for b, a in pads)
+    if x.ndim != 4 or len(pads) != 2 or any(p < 0 for pair in pads for p in pair):
+        raise ShapeError(f"im2col: expects (N, C, H, W) and ((top, bottom), (left, right)) "
+                         f"padding, got shape {x.shape} and pads {pads}")
+    h, w = x.shape[2] + sum(pads[0]), x.shape[3] + sum(pads[1])
+    if h < dilation[0] * (kernel[0] - 1) + 1 or w < dilation[1] * (kernel[1] - 1) + 1:
+        raise ShapeError(f"im2col: no windows: a {kernel} kernel with dilation {dilation} "
+                         f"does not fit input of shape {x.shape} padded by {pads}")
+    return apply_unary(IM2COL, x, {"kernel": kernel, "stride": stride, "dilation": dilation,
+                                   "pads": pads})
+
+
+def pick(x: Any, indices: Any, axis: int) -> Any:
+    """``x``'s element at the integer ``indices`` along ``axis``: ``indices`` has ``x``'s shape
+    without that axis, and so has the result (a gather; every index must be in range)."""
+    return apply(PICK, (x, indices), {"axis": axis})
 
 
 def max_pool(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
