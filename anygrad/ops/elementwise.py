@@ -282,7 +282,7 @@ def _sinc(xp: Any, x: Any) -> Any:
 
 
 def _sinc_rule(xp: Any, g: Any, out: Any, x: Any) -> Any:
-    """d sinc/dx = (cos(pi x) - sinc(x)) / x, 0 at x = 0."""
+    """The derivative of sinc: (cos(pi x) - sinc(x)) / x, and 0 at x = 0."""
     safe = xp.where(x == 0, 1.0, x)
     return g * xp.where(x == 0, 0.0, (xp.cos(math.pi * safe) - out) / safe)
 
