@@ -89,7 +89,7 @@ def train_step(params: list[ag.Tensor], x0: np.ndarray, onehot0: np.ndarray,
     for p in params:
         p.data -= 0.01 * p.grad.data
         p.grad = None
-    return loss.item()
+    return loss.detach().item()
 
 
 def measure(eager: Callable[[], object], lazy: Callable[[], object],

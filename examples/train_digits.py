@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in bar:
             idx = order[i:i + args.batch_size]
             loss = step(xtr[idx], ytr[idx])
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(loss=f"{loss.detach().item():.3f}")
         sched.step()
         for split, (x, y) in (("train", (xtr, ytr)), ("test", (xte, yte))):
             loss_value, acc = evaluate(net, x, y)
