@@ -386,7 +386,9 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad`` becomes None)."""
-        self.grad = None
+        self._grad = None
+        if self._base is not None:  # a view: hide its base's gradient too (see ``grad``)
+            self._cleared = self._base._grad
 
     null_grad = zero_grad  # MyGrad's name
 
