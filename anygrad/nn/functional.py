@@ -278,7 +278,9 @@ def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
     if count_include_pad or _pair(padding, "padding", "avg_pool2d") == (0, 0):
         return ops.mean(cols, axis=axis)
     x = ensure_tensor(x)  # divide by the number of real (unpadded) elements in each window
-    ones = _wrap(x.backend.ones((1,) * (x.ndim - 2) + x.shape[-2:], x.data.dtype), x.backend)
+    backend = x.backend  # (the dtype from the tensor, not its data: no value read in lazy mode)
+    ones = _wrap(backend.ones((1,) * (x.ndim - 2) + x.shape[-2:], backend.native_dtype(x.dtype)),
+                 backend)
     counts, _ = _pool_windows(ones, kernel_size, stride, padding, 1, 0.0, "avg_pool2d")
     return ops.sum(cols, axis=axis) / ops.sum(counts, axis=axis)
 
@@ -468,7 +470,8 @@ def _class_loss(owner: str, logp: Tensor, target: Any, weight: Any, ignore_index
         if weight.shape != (n,):
             raise ShapeError(f"{owner}: weight must have shape ({n},), one per class, got "
                              f"{weight.shape}")
-    labels, kept = _kept_labels(owner, target, n, ignore_index, logp.data.dtype)
+    labels, kept = _kept_labels(owner, target, n, ignore_index,
+                                logp.backend.native_dtype(logp.dtype))  # (no value read)
     # A gather of each sample's log-probability (no one-hot product over the classes); its
     # gradient is one mask product. ``kept``: 1 where a label counts (None: all do).
     loss = -_nn.pick(logp, labels, axis)
