@@ -338,6 +338,33 @@ def test_a_replay_raises_eager_modes_error_for_values_it_cannot_take():
     assert f.stats.replays == 1
 
 
+def test_a_classifier_step_with_integer_labels_replays_and_checks_every_batch():
+    """cross_entropy's label check is a node of the compiled graph: the step replays, and a
+    batch with a label out of range raises in the replay as in eager mode."""
+    ag.random.seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = ag.optim.SGD(net.parameters(), lr=0.1)
+
+    @ag.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = ag.random.randn(6, 4, dtype=ag.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no CompileWarning: nothing falls back
+        for labels in ([0, 1, 2, 0, 1, 2], [2, 2, 1, 0, 0, 1]):
+            step(x, ag.tensor(labels))
+    assert step.stats.replays == 1 and step.stats.fallbacks == 0
+    with pytest.raises(IndexError, match="label 3 is out of range for C=3"):
+        step(x, ag.tensor([0, 1, 2, 3, 1, 2]))
+    with pytest.raises(IndexError, match="label 3 is out of range for C=3"):
+        nn.functional.cross_entropy(net(x), ag.tensor([0, 1, 2, 3, 1, 2]))
+
+
 def test_devices_are_part_of_the_signature(backend, two_devices):
     a, b = two_devices
 

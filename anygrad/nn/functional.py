@@ -498,6 +498,8 @@ def _kept_labels(owner: str, target: Tensor, n: int, ignore_index: int, dtype: A
     """The labels to gather (ignored ones replaced by 0) and the mask of the labels that count
     (None when all do), after refusing labels outside ``[0, n)`` (IndexError). The common case
     costs one min/max sync: all labels in range and ``ignore_index`` outside it."""
+    if target.size and not 0 <= ignore_index < n and _tracing():  # anygrad.compile: the
+        return _nn.checked_labels(target, n, owner), None           # check joins the graph
     backend, t = target.backend, target.data
     if target.size and not 0 <= ignore_index < n:
         xp = backend.xp
@@ -518,6 +520,12 @@ def _kept_labels(owner: str, target: Tensor, n: int, ignore_index: int, dtype: A
         safe = xp.where(ignored, xp.zeros_like(t), t)
         kept = xp.astype(xp.logical_not(ignored), dtype)
     return _wrap(safe, backend), _wrap(kept, backend)
+
+
+def _tracing() -> bool:
+    """Whether ``anygrad.compile`` is tracing (a value read would make the step unreplayable)."""
+    from ..lazy.tracing import TRACER
+    return TRACER.get() is not None
 
 
 @compound_op
