@@ -15,7 +15,6 @@ import math
 import weakref
 from typing import Any
 
-from .._tensor import Tensor
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..backends.base import add_at, set_at
@@ -151,41 +150,6 @@ def _window_keys(shape: tuple, kernel: tuple, stride: tuple, dilation: tuple) ->
             for i in range(kh) for j in range(kw)]
 
 
-def _writer(z: Any, add: bool) -> Any:
-    """How a rule puts a piece ``v`` at ``key`` into ``z``: ``place(z, key, v) -> z``. Into
-    an array, written in place (added, with ``add``). Into a Tensor (rules on deferred
-    tensors: lazy mode's backward, compile's traces, higher order) as a sum of placed
-    pieces: a write would compute the deferred graph, and a sum keeps it whole."""
-    if not isinstance(z, Tensor):
-        return add_at if add else set_at
-    return lambda z, key, v: z + _placed(v, key, z.shape)
-
-
-def _placed(v: Tensor, key: tuple, shape: tuple) -> Tensor:
-    """``v`` (the shape of ``z[key]``) inside zeros of ``shape``, at ``key``: a key of
-    ``...`` and two slices of the last two axes, or two slices of the first two and ``...``.
-    A step s spreads ``v`` with s - 1 zeros between elements; padding does the rest."""
-    from .. import ops as xp  # (the namespace: v is a Tensor)
-    axes = (len(shape) - 2, len(shape) - 1) if key[0] is Ellipsis else (0, 1)
-    for axis, s in zip(axes, [k for k in key if k is not Ellipsis], strict=True):
-        step, n = s.step or 1, v.shape[axis]
-        if step > 1:
-            v = xp.stack([v] + [xp.zeros_like(v)] * (step - 1), axis=axis + 1)
-            v = xp.reshape(v, v.shape[:axis] + (n * step,) + v.shape[axis + 2:])
-            v = v[(slice(None),) * axis + (slice(0, (n - 1) * step + 1),)]
-        start = s.start or 0
-        around = [(start, 0), (shape[axis] - start - v.shape[axis], 1)]
-        parts = [v]
-        for size, after in around:
-            if size:
-                zeros = xp.zeros(v.shape[:axis] + (size,) + v.shape[axis + 1:], dtype=v.dtype,
-                                 device=v.device)
-                parts.insert(len(parts) if after else 0, zeros)
-        if len(parts) > 1:
-            v = xp.concat(parts, axis=axis)
-    return v
-
-
 def _windows(xp: Any, x: Any, *, kernel: tuple, stride: tuple, dilation: tuple) -> Any:
     """(N, C, H, W) -> (N, C, kh*kw, OH, OW): im2col, one strided slice per kernel offset."""
     return xp.stack([x[k] for k in _window_keys(x.shape, kernel, stride, dilation)], axis=-3)
@@ -195,9 +159,8 @@ def _fold(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
           dilation: tuple) -> Any:
     """col2im, the gradient of :func:`_windows`: each offset's slice added back in place."""
     z = xp.zeros_like(x, dtype=g.dtype)
-    place = _writer(z, add=True)
     for k, key in enumerate(_window_keys(x.shape, kernel, stride, dilation)):
-        z = place(z, key, g[..., k, :, :])
+        z = add_at(z, key, g[..., k, :, :])
     return z
 
 
@@ -216,7 +179,7 @@ def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: 
     z = xp.zeros_like(x, dtype=g.dtype)
     keys = _window_keys(x.shape, kernel, stride, dilation)
     apart = all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation, strict=True))
-    put = _writer(z, add=not apart)  # windows apart: each element written once, no read
+    put = set_at if apart else add_at  # windows apart: each element written once, no read
     last = len(keys) - 1
     for i, key in enumerate(keys):
         hit = xp.astype(x[key] == out, g.dtype)  # (mask arithmetic: ``where`` is 18x slower)
@@ -267,9 +230,8 @@ def _col2im(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
     padded, keys, (oh, ow) = _conv_geometry(x.shape, kernel, stride, dilation, pads)
     g = xp.reshape(g, (oh, ow, padded[2], len(keys), padded[3]))
     z = xp.zeros(padded, dtype=g.dtype, device=getattr(x, "device", None))
-    place = _writer(z, add=True)
     for i, key in enumerate(keys):
-        z = place(z, key, g[:, :, :, i, :])
+        z = add_at(z, key, g[:, :, :, i, :])
     if padded[:2] != tuple(x.shape[2:]):
         z = z[_lead(x.shape[2:], pads)]
     return xp.permute_dims(z, (2, 3, 0, 1))
