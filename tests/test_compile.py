@@ -496,7 +496,7 @@ def test_the_digits_example_with_compile_reaches_the_same_accuracy(tmp_path):
     assert all(line.startswith("test accuracy: ") for line in last), last
     accuracy = [float(line.split()[-1]) for line in last]
     assert accuracy[0] > 0.5 and abs(accuracy[0] - accuracy[1]) < 0.01, last
-    # this model cannot be replayed yet (integer labels are read to check them, convolution's
-    # rules read values): it says so once per batch shape (the last batch is smaller), and
-    # trains eagerly
+    # this model is not replayed yet (the max-pool's and the second convolution's input
+    # gradients write into a zeros array, which would compute the deferred graph): it says so
+    # once per batch shape (the last batch is smaller), and trains eagerly
     assert compiled.stderr.count("CompileWarning") == 2, compiled.stderr
