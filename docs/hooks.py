@@ -187,8 +187,9 @@ def run_page(path: str, where: str | None = None) -> list[dict[str, str]]:
 
     Returns:
         One dict per block: ``{"line": ..., "status": "ok" | "skip" | "fail" | "after",
-        "detail": ...}``; ``skip`` gives the reason, ``fail`` the traceback, ``after`` (not
-        run) the earlier block that failed.
+        "detail": ...}``; ``skip`` gives the reason (a block that needs a name an earlier,
+        skipped block defines is skipped too), ``fail`` the traceback, ``after`` (not run)
+        the earlier block that failed.
     """
     import traceback
     import warnings
@@ -205,15 +206,27 @@ def run_page(path: str, where: str | None = None) -> list[dict[str, str]]:
     with scratch_directory(), contextlib.redirect_stdout(io.StringIO()), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's nan warnings in examples
+        skipped: str | None = None  # why an earlier block was skipped (a missing module)
         for block in blocks:
             why = block.missing()
             if why is not None:
+                if block.skip is None:  # (a module this machine lacks, not a sketch)
+                    skipped = why
                 results.append({"line": str(block.line), "status": "skip", "detail": why})
             elif failed is not None:
                 results.append({"line": str(block.line), "status": "after", "detail": failed})
             else:
                 try:
                     run_block(block, namespace, where)
+                except NameError as exc:
+                    if skipped is None:
+                        failed = f"{where}:{block.line}"
+                        results.append({"line": str(block.line), "status": "fail",
+                                        "detail": traceback.format_exc()})
+                    else:  # it builds on a block that could not run here
+                        results.append({"line": str(block.line), "status": "skip",
+                                        "detail": f"{exc} (defined by an earlier block, "
+                                                  f"skipped: {skipped})"})
                 except Exception:
                     failed = f"{where}:{block.line}"
                     results.append({"line": str(block.line), "status": "fail",

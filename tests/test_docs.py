@@ -182,6 +182,22 @@ def test_a_page_runs_in_order_and_reports_each_block(tmp_path) -> None:
     assert not (tmp_path / "made.txt").exists()  # files go to a scratch directory
 
 
+def test_a_block_building_on_one_skipped_for_a_missing_module_is_skipped(tmp_path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("\n".join([
+        "<!-- requires: no_such_module_here -->", "```python", "w = 1", "```",
+        "```python", "w + 1", "```",
+    ]))
+    results = hooks.run_page(str(page), "page.md")
+    assert [r["status"] for r in results] == ["skip", "skip"]
+    assert "no_such_module_here" in results[1]["detail"]
+    page.write_text("\n".join([  # an explicit skip hides no error
+        "<!-- skip: a sketch -->", "```python", "v = 1", "```",
+        "```python", "v + 1", "```",
+    ]))
+    assert [r["status"] for r in hooks.run_page(str(page), "page.md")] == ["skip", "fail"]
+
+
 def test_pictures_are_svg_with_graphviz_and_dot_source_without(monkeypatch) -> None:
     import shutil
 
