@@ -109,6 +109,22 @@ def backend(request):
 
 
 @pytest.fixture
+def dispatch(monkeypatch):
+    """scikit-learn's ``array_api_dispatch=True`` (it insists on ``SCIPY_ARRAY_API=1``)."""
+    sklearn = pytest.importorskip("sklearn", reason="scikit-learn is not installed")
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    try:
+        ctx = sklearn.config_context(array_api_dispatch=True)
+        ctx.__enter__()
+    except (ImportError, RuntimeError) as exc:  # SciPy too old, or array-api-compat missing
+        pytest.skip(f"scikit-learn's array-API dispatch is unavailable here: {exc}")
+    try:
+        yield
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
 def two_devices(backend):
     """Two distinct devices of the backend under test (skips where it has one)."""
     if len(backend.devices) < 2:

@@ -36,21 +36,6 @@ LABELS = (X[:, 0] + 0.3 * X[:, 1] > 0.2).astype(np.int64)
 X_NEW = RNG.normal(size=(5, 4))
 
 
-@pytest.fixture
-def dispatch(monkeypatch):
-    """``array_api_dispatch=True``; scikit-learn insists on ``SCIPY_ARRAY_API=1`` first."""
-    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
-    try:
-        ctx = sklearn.config_context(array_api_dispatch=True)
-        ctx.__enter__()
-    except (ImportError, RuntimeError) as exc:  # SciPy too old, or array-api-compat missing
-        pytest.skip(f"scikit-learn's array-API dispatch is unavailable here: {exc}")
-    try:
-        yield
-    finally:
-        ctx.__exit__(None, None, None)
-
-
 def _numpy(fit):
     """``fit()`` on NumPy's arrays, without dispatch: the reference."""
     with sklearn.config_context(array_api_dispatch=False):

@@ -25,21 +25,6 @@ from sklearn.mixture import GaussianMixture  # noqa: E402
 ATTRIBUTES = ("means_", "covariances_", "weights_", "precisions_cholesky_", "lower_bound_")
 
 
-@pytest.fixture
-def dispatch(monkeypatch):
-    """``array_api_dispatch=True``; scikit-learn insists on ``SCIPY_ARRAY_API=1`` first."""
-    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
-    try:
-        ctx = sklearn.config_context(array_api_dispatch=True)
-        ctx.__enter__()
-    except (ImportError, RuntimeError) as exc:  # SciPy too old, or array-api-compat missing
-        pytest.skip(f"scikit-learn's array-API dispatch is unavailable here: {exc}")
-    try:
-        yield
-    finally:
-        ctx.__exit__(None, None, None)
-
-
 def _data() -> np.ndarray:
     rng = np.random.default_rng(0)
     return np.concatenate([rng.normal(0.0, 1.0, (60, 2)),

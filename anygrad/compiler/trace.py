@@ -26,6 +26,7 @@ from typing import Any
 from .._tensor import Tensor, _wrap
 from ..autograd import engine
 from ..lazy.graph import _DATA, LazyTensor
+from ..numpy_protocols import _tensors  # (the Tensors in nested tuples, lists, dicts)
 from . import codegen
 
 _watched: dict[type, type] = {}
@@ -234,8 +235,7 @@ class Tracer:
     def finish(self, out: Any) -> tuple[Any, bool]:
         """Compute the outputs still pending (one more plan) and describe them: the template
         a replay fills, and whether an output needs the graph (for a backward outside)."""
-        flat: list = []
-        _flatten(out, flat)
+        flat = _tensors(out, [])
         pending = [t for t in flat if type(t) is LazyTensor]
         if pending:
             from ..lazy import schedule
@@ -256,17 +256,6 @@ class Tracer:
         """The :class:`Program` replaying this trace, its outputs rebuilt from ``template``
         (see :meth:`finish`)."""
         return Program(self, template)
-
-
-def _flatten(out: Any, flat: list) -> None:
-    if isinstance(out, Tensor):
-        flat.append(out)
-    elif isinstance(out, tuple | list):
-        for x in out:
-            _flatten(x, flat)
-    elif isinstance(out, dict):
-        for x in out.values():
-            _flatten(x, flat)
 
 
 def _template(out: Any, tracer: Tracer) -> Any:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor
+from ..autograd.function import apply
+from ..autograd.op import Op
 from ..dtypes import as_dtype
 from ..errors import DTypeError, ShapeError
 
@@ -108,13 +110,35 @@ def check_labels(owner: str, target: Tensor, n: int, what: str = "label", of: st
             if info.min <= ignore_index <= info.max:  # ignored labels count as label 0
                 t = xp.where(t == ignore_index, xp.zeros_like(t), t)
         bounds = xp.stack([xp.min(t), xp.max(t)])
-    lo, hi = backend.to_numpy(bounds).tolist()
+    _in_range(owner, *backend.to_numpy(bounds).tolist(), n, what, of, ignore_index)
+
+
+def _in_range(owner: str, lo: int, hi: int, n: int, what: str = "label", of: str = "C",
+              ignore_index: int | None = None) -> None:
+    """Raise :func:`check_labels`' IndexError unless ``[lo, hi]`` lies in ``[0, n)``."""
     if lo >= 0 and hi < n:
         return
     bad = lo if lo < 0 else hi
     extra = "" if ignore_index is None else f" or equal ignore_index ({ignore_index})"
     raise IndexError(f"{owner}: {what} {bad} is out of range for {of}={n}: each {what} must "
                      f"be in [0, {n}){extra}")
+
+
+def _checked(xp: Any, t: Any, *, owner: str, n: int) -> Any:
+    """A copy of the labels ``t`` once :func:`_in_range`: the check as a graph node."""
+    if math.prod(t.shape):
+        _in_range(owner, *(int(b) for b in xp.stack([xp.min(t), xp.max(t)])), n)
+    return xp.asarray(t, copy=True)
+
+
+CHECKED_LABELS = Op("checked_labels", _checked,
+                    abstract=lambda op, backend, avals, params: (avals[0].shape, avals[0].dtype))
+
+
+def checked_labels(target: Tensor, n: int, owner: str) -> Tensor:
+    """``target``'s labels, refused as :func:`check_labels` refuses them, but when the graph
+    runs rather than now: how ``anygrad.compile`` traces the check (each replay runs it)."""
+    return apply(CHECKED_LABELS, (target,), {"owner": owner, "n": n})
 
 
 # -- state dicts: convert everything before assigning anything -------------------------------

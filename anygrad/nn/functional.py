@@ -499,7 +499,7 @@ def _kept_labels(owner: str, target: Tensor, n: int, ignore_index: int, dtype: A
     (None when all do), after refusing labels outside ``[0, n)`` (IndexError). The common case
     costs one min/max sync: all labels in range and ``ignore_index`` outside it."""
     if target.size and not 0 <= ignore_index < n and _tracing():  # anygrad.compile: the
-        return _nn.checked_labels(target, n, owner), None           # check joins the graph
+        return V.checked_labels(target, n, owner), None             # check joins the graph
     backend, t = target.backend, target.data
     if target.size and not 0 <= ignore_index < n:
         xp = backend.xp

@@ -352,20 +352,6 @@ WINDOWS = _op("windows", _windows, _fold, abstract=_windowed)
 IM2COL = Op("im2col", _im2col, (_col2im,), abstract=_columns, reads_out=False)
 PICK = Op("pick", _pick, (_pick_grad, None), abstract=_picked, reads_out=False)
 
-
-def _checked_labels(xp: Any, t: Any, *, owner: str, n: int) -> Any:
-    """A copy of the labels ``t`` after refusing one outside ``[0, n)`` (IndexError): the
-    check as a node of the graph, run whenever its plan runs (a compiled step's replays)."""
-    if math.prod(t.shape):
-        lo, hi = (int(b) for b in xp.stack([xp.min(t), xp.max(t)]))
-        if lo < 0 or hi >= n:
-            raise IndexError(f"{owner}: label {lo if lo < 0 else hi} is out of range for "
-                             f"C={n}: each label must be in [0, {n})")
-    return xp.asarray(t, copy=True)
-
-
-CHECKED_LABELS = Op("checked_labels", _checked_labels,
-                    abstract=lambda op, backend, avals, params: (avals[0].shape, avals[0].dtype))
 MAX_POOL = _op("max_pool", _max_pool, _max_pool_grad, abstract=_windowed)
 EMBEDDING = _op("embedding",
                 lambda xp, w, idx, *, padding_idx:
@@ -486,12 +472,6 @@ def im2col(x: Any, kernel: tuple[int, int], stride: tuple[int, int] = (1, 1),
                          f"does not fit input of shape {x.shape} padded by {pads}")
     return apply_unary(IM2COL, x, {"kernel": kernel, "stride": stride, "dilation": dilation,
                                    "pads": pads})
-
-
-def checked_labels(target: Any, n: int, owner: str) -> Any:
-    """``target``'s labels, refused (IndexError naming ``owner``) if one is outside ``[0, n)``
-    when the graph runs rather than now: how ``anygrad.compile`` traces a label check."""
-    return apply(CHECKED_LABELS, (target,), {"owner": owner, "n": n})
 
 
 def pick(x: Any, indices: Any, axis: int) -> Any:

@@ -97,7 +97,7 @@ class Optimizer:
                 backend = p._backend
                 with backend.context or contextlib.nullcontext():
                     self.update(p, p.grad.data, self.state.setdefault(p, {}), group, backend.xp)
-                if getattr(backend, "materialize", None) is not None:
+                if backend.materialize is not None:
                     deferred.setdefault(backend, []).append(p)
         for backend, params in deferred.items():
             _materialize(backend, params, self.state)
