@@ -12,6 +12,7 @@ from .modes import MODE
 
 _new = object.__new__
 _MISSING: Any = object()
+_sequence = engine.sequence
 
 
 class Tensor:
@@ -76,40 +77,30 @@ class Tensor:
                  requires_grad: bool | None = None, label: str | None = None,
                  copy: bool = True, constant: bool | None = None, ndmin: int = 0,
                  values: Any = _MISSING, comp_grad: bool | None = None):
-        if values is not _MISSING:  # simplegrad's names
-            if data is not _MISSING:
-                raise TypeError("Tensor: give the data once, as data or as values=")
-            data = values
+        if values is not _MISSING or comp_grad is not None or constant is not None:
+            data, requires_grad = _other_names(data, requires_grad, values, comp_grad, constant)
         elif data is _MISSING:
             raise TypeError("Tensor() needs its data (or values=)")
-        if comp_grad is not None:
-            if requires_grad is not None:
-                raise TypeError("Tensor: give requires_grad= or comp_grad=, not both")
-            requires_grad = comp_grad
-        if constant is not None:
-            if not isinstance(constant, bool):
-                raise TypeError(f"Tensor: constant must be a bool or None, not {constant!r}")
-            if requires_grad is not None and bool(requires_grad) == bool(constant):
-                raise TypeError(f"Tensor: requires_grad={requires_grad} contradicts "
-                                f"constant={constant}; give one of them")
-            requires_grad = not constant
         if isinstance(data, Tensor):
             arr, backend = backends.from_data(data.data, device, dtype, copy, src=data._backend)
         else:
             arr, backend = backends.from_data(data, device, dtype, copy)
-        if arr.ndim < ndmin:  # NumPy's and MyGrad's ``ndmin``: leading axes of size 1
+        if ndmin and arr.ndim < ndmin:  # NumPy's and MyGrad's ``ndmin``: leading axes of 1
             arr = backend.xp.reshape(arr, (1,) * (ndmin - arr.ndim) + tuple(arr.shape))
         self.data = arr
         self._backend = backend
         self._op = self._g = None
-        self._rg = False
-        self._seq = next(engine.sequence)  # when it was made (drawings place it in its group)
+        self._seq = next(_sequence)  # when it was made (drawings place it in its group)
         if label is not None:
             self.label = label
         if requires_grad is None:
-            self._rg = backend.dtype_of(arr.dtype).kind in "fc"
-        elif requires_grad:
-            self.requires_grad = True
+            native = arr.dtype
+            self._rg = (native in backend.grad_dtypes if native in backend.dtypes_known
+                        else backend.dtype_of(native).kind in "fc")
+        else:
+            self._rg = False
+            if requires_grad:
+                self.requires_grad = True
 
     # -- what it is ----------------------------------------------------------------------
     @property
@@ -377,7 +368,7 @@ class Tensor:
         if not self._rg:
             raise GraphError("retain_grad() on a tensor that does not require grad")
         if self._op is not None:
-            self._retain = True
+            engine.retain(self)
 
     @property
     def retains_grad(self) -> bool:
@@ -509,6 +500,29 @@ class Tensor:
             cut(self, "np.asarray(t)")
         from .backends.numpy_fallback import host_array
         return host_array(self.data, self._backend, dtype, copy)
+
+
+def _other_names(data: Any, requires_grad: bool | None, values: Any, comp_grad: bool | None,
+                 constant: bool | None) -> tuple[Any, bool | None]:
+    """``Tensor``'s data and ``requires_grad`` from simplegrad's and MyGrad's names for them."""
+    if values is not _MISSING:  # simplegrad's names
+        if data is not _MISSING:
+            raise TypeError("Tensor: give the data once, as data or as values=")
+        data = values
+    elif data is _MISSING:
+        raise TypeError("Tensor() needs its data (or values=)")
+    if comp_grad is not None:
+        if requires_grad is not None:
+            raise TypeError("Tensor: give requires_grad= or comp_grad=, not both")
+        requires_grad = comp_grad
+    if constant is not None:
+        if not isinstance(constant, bool):
+            raise TypeError(f"Tensor: constant must be a bool or None, not {constant!r}")
+        if requires_grad is not None and bool(requires_grad) == bool(constant):
+            raise TypeError(f"Tensor: requires_grad={requires_grad} contradicts "
+                            f"constant={constant}; give one of them")
+        requires_grad = not constant
+    return data, requires_grad
 
 
 def _rebuild(host: Any, device: str, requires_grad: bool, label: str | None) -> Tensor:

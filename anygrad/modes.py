@@ -24,8 +24,19 @@ class Mode(NamedTuple):
     grad: bool = True   # record the graph for backward
     lazy: bool = False  # defer execution until realize()
 
+    def changed(self, **changes: bool) -> Mode:
+        """This mode with ``changes``, as the one shared instance of that mode."""
+        return canonical(Mode(**{**self._asdict(), **changes}))
 
-_EAGER, _NO_GRAD = Mode(), Mode(grad=False)
+
+def canonical(mode: Mode) -> Mode:
+    """The one shared instance equal to ``mode``: ops test ``mode is EAGER`` (fast path)."""
+    return _CANONICAL[mode]
+
+
+_CANONICAL = {m: m for m in (Mode(g, lz) for g in (True, False) for lz in (False, True))}
+EAGER = _EAGER = canonical(Mode())  #: record the graph, run now: the default
+_NO_GRAD = canonical(Mode(grad=False))
 MODE: contextvars.ContextVar[Mode] = contextvars.ContextVar("anygrad_mode", default=_EAGER)
 _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "anygrad_device", default=os.environ.get("ANYGRAD_DEVICE") or "cpu")
@@ -48,7 +59,7 @@ class _ModeBlock(contextlib.ContextDecorator):
         return type(self)()  # a fresh block per call: safe across threads and recursion
 
     def __enter__(self) -> None:
-        self._tokens.append(MODE.set(MODE.get()._replace(**self._changes)))
+        self._tokens.append(MODE.set(MODE.get().changed(**self._changes)))
 
     def __exit__(self, *exc: object) -> None:
         MODE.reset(self._tokens.pop())
@@ -101,7 +112,7 @@ def set_mode(name: str) -> None:
     Raises:
         ValueError: For any other name.
     """
-    MODE.set(MODE.get()._replace(lazy=_is_lazy_name(name)))
+    MODE.set(MODE.get().changed(lazy=_is_lazy_name(name)))
 
 
 def mode(name: str) -> _ModeBlock:
@@ -134,7 +145,7 @@ def set_grad_enabled(enabled: bool) -> None:
     Args:
         enabled: Record the graph for backward (True) or not (False).
     """
-    MODE.set(MODE.get()._replace(grad=bool(enabled)))
+    MODE.set(MODE.get().changed(grad=bool(enabled)))
 
 
 def is_grad_enabled() -> bool:

@@ -16,6 +16,9 @@ PROGRAMS = {
     "matmul": lambda lib, z, w: lib.abs(z.reshape(2, 2) @ w.reshape(2, 2)) ** 2,
     "conj": lambda lib, z, w: lib.abs(lib.conj(z) * w + z) ** 2,
     "real_imag": lambda lib, z, w: lib.real(z * w) ** 2 + lib.imag(z * z) * 3,
+    # chains of exact ops (the engine carries "real" along them) into and out of complex
+    "abs_then_real_chain": lambda lib, z, w: lib.sin(lib.tanh(lib.abs(z * w) * 2.0) + 1.0) ** 2,
+    "real_then_complex_chain": lambda lib, z, w: lib.abs(z * lib.tanh(lib.abs(w) * 0.5) + z) ** 2,
 }
 
 

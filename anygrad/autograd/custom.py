@@ -160,7 +160,7 @@ class Function:
                                   f"({tensors[0].device} and {t.device})")
         needs = tuple(isinstance(a, Tensor) and a._rg and mode.grad for a in args)
         ctx = FunctionCtx(needs)
-        token = MODE.set(mode._replace(grad=False, lazy=False))
+        token = MODE.set(mode.changed(grad=False, lazy=False))
         try:
             result = cls.forward(ctx, *args, **kwargs)
         finally:
@@ -235,7 +235,7 @@ def _call_backward(cls: type[Function], ctx: FunctionCtx, j: int, g: Any, shapes
         grads = [_wrap(g, backend) if k == j else
                  _wrap(backend.xp.zeros(shapes[k], dtype=o.data.dtype), backend)
                  if isinstance(o, Tensor) else None for k, o in enumerate(outputs)]
-        token = MODE.set(MODE.get()._replace(grad=False, lazy=False))
+        token = MODE.set(MODE.get().changed(grad=False, lazy=False))
         try:
             returned = cls.backward(ctx, *grads)
         finally:

@@ -13,7 +13,7 @@ from typing import Any
 from .. import backends
 from .._tensor import Tensor, _wrap
 from ..errors import AnygradError, DeviceError, DTypeError, ShapeError
-from ..modes import MODE
+from ..modes import EAGER, MODE
 from . import engine
 from .op import Op
 
@@ -25,6 +25,7 @@ _sequence = engine.sequence
 as_operand = backends.as_operand
 
 
+_SCALARS = frozenset((bool, int, float, complex))  # what ``as_operand`` leaves a Python number
 _SHAPE_WORDS = ("shape", "size", "dimension", "broadcast", "0d", "1d", "dim")
 
 
@@ -100,7 +101,8 @@ def _record(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
 
 def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]:
     """``fn(x)``: ``op`` applied to one input with fixed ``params``."""
-    forward, rules, name = op.forward, op.vjps, op.xp_name
+    forward, name = op.forward, op.xp_name
+    differentiable = op.vjps is not None
     resolved = (None, None)  # (backend, its xp.<name>): the last one used, one atomic tuple
 
     def fn(x: Any, out: Tensor | None = None) -> Tensor:
@@ -110,8 +112,12 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
         if not isinstance(x, Tensor):
             x = _constant(x)
         mode = MODE.get()
-        if mode.lazy:
+        if mode is EAGER:  # (the common mode: one identity test for both of its flags)
+            record = differentiable
+        elif mode.lazy:
             return _record(op, (x,), params)
+        else:
+            record = differentiable and mode.grad
         backend = x._backend
         a = x.data
         try:
@@ -131,7 +137,7 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
         t.data = out
         t._backend = backend
         t._g = None
-        if x._rg and mode.grad and rules is not None:
+        if record and x._rg:
             t._rg = True
             t._op = op
             t._parents = (x,)
@@ -148,7 +154,9 @@ def unary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any], Tensor]
 
 def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], Tensor]:
     """``fn(x, y)``: ``op`` applied to two inputs (Tensors or Python scalars)."""
-    forward, rules, name = op.forward, op.vjps, op.xp_name
+    forward, name = op.forward, op.xp_name
+    differentiable = op.vjps is not None
+    exact = op.exact or op  # recorded when the inputs' shapes and dtypes are the result's
     resolved = (None, None)  # (backend, its xp.<name>): the last one used, one atomic tuple
 
     def fn(x: Any, y: Any, out: Tensor | None = None) -> Tensor:
@@ -156,8 +164,12 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
         if out is not None:  # MyGrad's and NumPy's ``out=``: written in place
             return into(out, fn(x, y))
         mode = MODE.get()
-        if mode.lazy:
+        if mode is EAGER:  # (the common mode: one identity test for both of its flags)
+            record = differentiable
+        elif mode.lazy:
             return _record(op, (x, y), params)
+        else:
+            record = differentiable and mode.grad
         if isinstance(x, Tensor):
             backend = x._backend
             a = x.data
@@ -192,12 +204,19 @@ def binary_fn(op: Op, params: dict[str, Any] = _EMPTY) -> Callable[[Any, Any], T
         t.data = out
         t._backend = backend
         t._g = None
-        if mode.grad and rules is not None:
+        if record:
             px = x if x is not None and x._rg else None
             py = y if y is not None and y._rg else None
             if px is not None or py is not None:
                 t._rg = True
-                t._op = op
+                # facts decided once here, not per gradient in backward: operands of one
+                # shape and dtype (a Python number beside a tensor of the result's dtype)
+                if x is not None and y is not None:
+                    t._op = exact if a.dtype is b.dtype and a.shape == b.shape else op
+                else:
+                    one, other = (a, b) if y is None else (b, a)
+                    t._op = (exact if out.dtype is one.dtype and type(other) in _SCALARS
+                             else op)
                 t._parents = (px, py)
                 t._args = (a, b)
                 t._params = params

@@ -17,9 +17,9 @@ from typing import Any
 
 from .._tensor import Tensor, _wrap
 from ..errors import DeviceError, GraphError, ShapeError
-from ..modes import MODE, Mode
+from ..modes import MODE
 from . import anomaly
-from .engine import _FREED, LOCK, _version_at, unbroadcast
+from .engine import _FREED, LOCK, _version_at, keep_dtype, unbroadcast
 from .views import Meta
 
 
@@ -102,7 +102,7 @@ def walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool,
     from ..lazy import realize
     realize(*roots, *(s for s in seeds if isinstance(s, Tensor)))  # (lazy mode's, if any)
     with LOCK:
-        token = MODE.set(Mode(**{**MODE.get()._asdict(), "grad": create_graph, "lazy": False}))
+        token = MODE.set(MODE.get().changed(grad=create_graph, lazy=False))
         try:
             return _walk(roots, seeds, create_graph, retain_graph, capture)
         finally:
@@ -169,9 +169,9 @@ def _walk(roots: Sequence[Tensor], seeds: Sequence[Any], create_graph: bool,
                     gi = unbroadcast(anygrad if create_graph else p._backend.xp, gi, shape)
                 if create_graph:
                     if gi.dtype != p.dtype:  # a gradient keeps its input's dtype
-                        gi = anygrad.astype(gi, p.dtype)
+                        gi = keep_dtype(anygrad, gi, p.dtype)
                 elif gi.dtype != p.data.dtype:
-                    gi = p._backend.xp.astype(gi, p.data.dtype)
+                    gi = keep_dtype(p._backend.xp, gi, p.data.dtype)
                 if check:
                     anomaly.check(op.name, anomaly.where(t), gi, input_index=i)
                 if p._op is not None and p._seq > seq:  # written in place after t read it

@@ -15,6 +15,12 @@ from typing import Any
 Rule = Callable[..., Any]
 
 
+def passes(xp: Any, g: Any, out: Any, *args: Any, **params: Any) -> Any:
+    """The rule of an input whose gradient is the incoming one, unchanged (``add``, views'
+    bases): the engine passes ``g`` on without calling it."""
+    return g
+
+
 class Variadic:
     """The rules of an op with any number of inputs: ``rule(i, xp, g, out, *arrays)``."""
 
@@ -34,13 +40,14 @@ class Op:
     is None for an input the op is not differentiable in (``where``'s condition).
     """
 
-    __slots__ = ("name", "forward", "vjps", "abstract", "elementwise", "same_shape", "xp_name",
-                 "complex_exact", "reads_out")
+    __slots__ = ("name", "forward", "vjps", "abstract", "elementwise", "same_shape",
+                 "same_dtype", "checks", "exact", "xp_name", "complex_exact", "reads_out")
 
     def __init__(self, name: str, forward: Callable[..., Any],
                  vjps: Sequence[Rule | None] | Variadic | None = None, *,
                  abstract: Callable[..., Any] | None = None, elementwise: bool = False,
-                 same_shape: bool = False, xp_name: str | None = None,
+                 same_shape: bool = False, same_dtype: bool = False,
+                 xp_name: str | None = None,
                  complex_exact: bool = False, reads_out: bool = True):
         self.name = name
         self.forward = forward
@@ -49,6 +56,14 @@ class Op:
         self.elementwise = elementwise
         #: every rule returns a gradient shaped like its input (the engine need not check)
         self.same_shape = same_shape
+        #: the result and every rule's gradient have the inputs' dtype (the engine need not
+        #: cast, and knows an input is real when the result is)
+        self.same_dtype = same_dtype
+        #: what the engine checks of each rule's result: 2 shape and dtype, 1 dtype, 0 nothing
+        self.checks = 0 if same_shape and same_dtype else 1 if same_shape else 2
+        #: this op for inputs of one shape and dtype (the engine checks nothing), which
+        #: ``binary_fn`` records when it sees them: facts known at forward time (or None)
+        self.exact: Op | None = None
         #: the forward is exactly ``getattr(xp, xp_name)(*arrays)`` (lets the hot path skip
         #: a Python frame)
         self.xp_name = xp_name
@@ -59,6 +74,15 @@ class Op:
         #: a rule may read the op's output ``out`` (False: an in-place write into the result
         #: need not keep its old value for backward; see ``autograd.views``)
         self.reads_out = reads_out
+
+    def exact_variant(self) -> Op:
+        """The same op, marked for inputs of the result's shape and dtype (see ``exact``)."""
+        variant = Op(self.name, self.forward, self.vjps, abstract=self.abstract,
+                     elementwise=self.elementwise, same_shape=True, same_dtype=True,
+                     xp_name=self.xp_name, complex_exact=self.complex_exact,
+                     reads_out=self.reads_out)
+        variant.exact = variant
+        return variant
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

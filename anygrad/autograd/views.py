@@ -32,9 +32,10 @@ from .._tensor import Tensor, _new, _wrap
 from ..backends.base import set_at
 from ..errors import DeviceError
 from ..modes import MODE
+from . import engine
 from .engine import unbroadcast
 from .function import _record, link, op_error
-from .op import Op
+from .op import Op, passes
 
 
 class Meta:
@@ -184,7 +185,7 @@ def _chain_rule(xp: Any, g: Any, out: Any, x: Any, *, chain: tuple, metas: tuple
 VIEWS = Op("view", lambda xp, x, *, chain, metas: derive(xp, x, chain), (_chain_rule,),
            complex_exact=True, reads_out=False)
 #: a tensor written under ``no_grad``: the graph goes on as if its value had not changed
-PASS = Op("pass", lambda xp, x: x, (lambda xp, g, out, x: g,), same_shape=True,
+PASS = Op("pass", lambda xp, x: x, (passes,), same_shape=True,
           complex_exact=True, reads_out=False)
 
 
@@ -256,7 +257,7 @@ def write(target: Tensor, key: Any, value: Any, name: str) -> None:
         return
     leaflike = (base._op is None and base._rg) or base._leaflike
     if leaflike:  # a leaf written in place keeps its gradient (MyGrad), and stays a leaf
-        base._retain = True  # for later graphs when the value came from nothing else
+        engine.retain(base)  # for later graphs when the value came from nothing else
         base._leaflike = source is None or not source._rg or not _reaches_other(source, base)
     whole = key is None and not target._vchain  # the old base gets no gradient from it
     parents = (base if base._rg and not whole else None,
@@ -321,7 +322,8 @@ def set_shape(x: Tensor, shape: Any) -> None:
     leaf = x._op is None or x._leaflike
     _rebind(x, new, None)
     if leaf:  # a leaf reshaped in place is still a leaf (as when written: see ``write``)
-        x._retain = x._leaflike = True
+        engine.retain(x)
+        x._leaflike = True
 
 
 class _Named:
@@ -349,6 +351,7 @@ def _rebind(x: Tensor, new: Tensor, kept: dict | None) -> None:
         old._seq = -1
     new._parents = tuple(old if p is x else p for p in new._parents)
     x._prev = old
+    engine.REBOUND = True  # (see engine._version_at)
     x.data = new.data
     x._rg, x._op = True, new._op
     x._parents, x._args, x._params, x._seq = new._parents, new._args, new._params, new._seq

@@ -44,6 +44,7 @@ class GenericBackend(Backend):
             if nat is not None:
                 self._to_dtype[d] = nat
                 self._from_dtype[nat] = d
+        self._kinds()
 
     def owns(self, array: Any) -> bool:
         """Whether ``array`` is of this backend's library and on its device."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import modes
 from .._tensor import Tensor
-from ..autograd.engine import LOCK, unbroadcast
+from ..autograd.engine import LOCK, keep_dtype, unbroadcast
 from ..autograd.engine import backward as engine_backward
 from . import cache, schedule
 from .graph import LazyTensor, Node, holder, known
@@ -259,7 +259,7 @@ def _record(root: LazyTensor, seed: Any, nodes: list[Node], targets: list[Tensor
     index = {id(p): k for k, p in enumerate(targets)}
     grads: list = [None] * len(targets)
     waiting: dict[Node, Any] = {root._args: known(seed, backend)}
-    token = modes.MODE.set(modes.Mode(grad=False, lazy=True))
+    token = modes.MODE.set(modes.canonical(modes.Mode(grad=False, lazy=True)))
     try:
         for node in reversed(nodes):  # decreasing sequence numbers, as the engine goes
             g = waiting.pop(node, None)
@@ -283,7 +283,7 @@ def _record(root: LazyTensor, seed: Any, nodes: list[Node], targets: list[Tensor
                 if not op.same_shape and gi.shape != p.shape:
                     gi = unbroadcast(xp, gi, p.shape)
                 if gi.dtype != p.dtype:
-                    gi = xp.astype(gi, p.dtype)
+                    gi = keep_dtype(xp, gi, p.dtype)
                 if type(p) is LazyTensor:
                     prev = waiting.get(p._args)
                     waiting[p._args] = gi if prev is None else xp.add(prev, gi)

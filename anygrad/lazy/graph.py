@@ -294,7 +294,7 @@ def run_eagerly(op: Op, inputs: tuple, params: dict[str, Any]) -> Tensor:
     if tracer is not None:
         tracer.refuse(f"{op.name} ran eagerly while tracing (lazy mode has no shape rule for "
                       f"it, or its rule refused these inputs)")
-    token = MODE.set(MODE.get()._replace(lazy=False))
+    token = MODE.set(MODE.get().changed(lazy=False))
     try:
         return apply(op, inputs, params)
     finally:

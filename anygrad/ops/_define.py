@@ -82,10 +82,13 @@ def _named(name: str, arity: int) -> Callable[..., Any]:
     return forward
 
 
-def unary(name: str, rule: Rule | None, doc: str = "") -> Callable[[Any], Any]:
-    """The public function of the elementwise op ``xp.<name>`` with derivative ``rule``."""
+def unary(name: str, rule: Rule | None, doc: str = "", keeps_dtype: bool = True
+          ) -> Callable[[Any], Any]:
+    """The public function of the elementwise op ``xp.<name>`` with derivative ``rule``
+    (``keeps_dtype``: the result, and the rule's gradient, have the input's dtype; not so
+    for ``abs``, ``real``, ``imag`` of complex numbers)."""
     op = Op(name, _named(name, 1), None if rule is None else (rule,), elementwise=True,
-            same_shape=True, xp_name=name)
+            same_shape=True, same_dtype=keeps_dtype, xp_name=name)
     return _public(unary_fn(op), op, doc or _default_doc(name, 1, rule is not None))
 
 
@@ -96,6 +99,8 @@ def binary(name: str, rule_x: Rule | None, rule_y: Rule | None = None, doc: str 
     vjps = None if rule_x is None else (rule_x, rule_y)
     op = Op(name, forward or _named(name, 2), vjps, elementwise=True,
             xp_name=None if forward else name)
+    if vjps is not None:  # operands of the result's shape and dtype: rules keep both
+        op.exact = op.exact_variant()
     return _public(binary_fn(op), op, doc or _default_doc(name, 2, rule_x is not None))
 
 

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from ..autograd.function import apply, binary_fn, unary_fn
-from ..autograd.op import Op, Rule, Variadic
+from ..autograd.op import Op, Rule, Variadic, passes
 from ..errors import DomainError
 from ._define import _public, binary, unary
 
@@ -23,8 +23,8 @@ def _zero(xp: Any, g: Any, out: Any, *inputs: Any) -> Any:
 
 # -- unary ---------------------------------------------------------------------------------
 negative = unary("negative", lambda xp, g, out, x: -g)
-positive = unary("positive", lambda xp, g, out, x: g)
-abs = unary("abs", lambda xp, g, out, x: g * xp.sign(x))
+positive = unary("positive", passes)
+abs = unary("abs", lambda xp, g, out, x: g * xp.sign(x), keeps_dtype=False)  # complex x
 exp = unary("exp", lambda xp, g, out, x: g * out)
 log = unary("log", lambda xp, g, out, x: g / x)
 sqrt = unary("sqrt", lambda xp, g, out, x: g / (out * 2))
@@ -77,7 +77,7 @@ def _expm1(xp: Any, x: Any) -> Any:
 
 
 _EXPM1 = Op("expm1", _expm1, (lambda xp, g, out, x: g * (out + 1),), elementwise=True,
-            same_shape=True)
+            same_shape=True, same_dtype=True)
 expm1 = _public(unary_fn(_EXPM1), _EXPM1, "Elementwise ``exp(x) - 1``, accurate near 0.")
 log1p = unary("log1p", lambda xp, g, out, x: g / (x + 1))
 log2 = unary("log2", lambda xp, g, out, x: g / (x * _LN2))
@@ -86,9 +86,9 @@ square = unary("square", lambda xp, g, out, x: g * (x + x))
 reciprocal = unary("reciprocal", lambda xp, g, out, x: -g * out * out)
 sign = unary("sign", _zero)
 # complex parts, with PyTorch's convention: a gradient is dL/dRe + i dL/dIm
-real = unary("real", lambda xp, g, out, x: g)  # the engine casts g to x's complex dtype
+real = unary("real", passes, keeps_dtype=False)  # the engine casts g to x's complex dtype
 imag = unary("imag", lambda xp, g, out, x: xp.astype(g, x.dtype) * 1j
-             if xp.isdtype(x.dtype, "complex floating") else xp.zeros_like(g))
+             if xp.isdtype(x.dtype, "complex floating") else xp.zeros_like(g), keeps_dtype=False)
 conj = unary("conj", lambda xp, g, out, x: xp.conj(g))
 conj.op.complex_exact = True
 
@@ -105,10 +105,8 @@ logical_not = unary("logical_not", None)
 bitwise_invert = unary("bitwise_invert", None)
 
 # -- binary --------------------------------------------------------------------------------
-add = binary("add", lambda xp, g, out, x, y: g,
-                    lambda xp, g, out, x, y: g)
-subtract = binary("subtract", lambda xp, g, out, x, y: g,
-                              lambda xp, g, out, x, y: -g)
+add = binary("add", passes, passes)
+subtract = binary("subtract", passes, lambda xp, g, out, x, y: -g)
 multiply = binary("multiply", lambda xp, g, out, x, y: g * y,
                               lambda xp, g, out, x, y: g * x)
 divide = binary("divide", lambda xp, g, out, x, y: g / y,
@@ -178,7 +176,7 @@ def _floor_divide(xp: Any, x: Any, y: Any) -> Any:
 
 
 floor_divide = binary("floor_divide", _zero, _zero, forward=_floor_divide)
-remainder = binary("remainder", lambda xp, g, out, x, y: g,
+remainder = binary("remainder", passes,
                                 lambda xp, g, out, x, y: -g * xp.round((x - out) / y))
 
 
@@ -291,8 +289,7 @@ cbrt = _formula("cbrt", _native("cbrt", _cbrt), lambda xp, g, out, x: g / (3 * o
                 doc="The cube root, real for negative ``x``.")
 sinc = _formula("sinc", _native("sinc", _sinc), _sinc_rule,
                 doc="NumPy's normalized sinc: ``sin(pi x) / (pi x)``, 1 at 0.")
-fmod = _formula("fmod", _native("fmod", _fmod, cast=False),
-                lambda xp, g, out, x, y: g,
+fmod = _formula("fmod", _native("fmod", _fmod, cast=False), passes,
                 lambda xp, g, out, x, y: -g * xp.round((x - out) / y),
                 doc="The C remainder of ``x / y``: the sign of ``x`` (``remainder``: of ``y``).")
 logaddexp2 = _formula(

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import backends
 from .._tensor import Tensor, _new
+from ..autograd import engine
 from ..autograd.function import apply, apply_unary, ensure_tensor
 from ..autograd.op import Op
 from ..autograd.views import view, write
@@ -218,7 +219,7 @@ def rebind(x: Tensor, new: Tensor) -> Tensor:
         x.data = value
         return x
     if x._op is None and x._rg:  # a leaf written keeps its gradient (MyGrad)
-        x._retain = True
+        engine.retain(x)
     old = _new(Tensor)  # x's previous version: new's input, and where ops that read x
     old.data, old._backend, old._rg, old._op, old._g = x.data, x._backend, x._rg, x._op, None
     old._seq = -1
@@ -227,6 +228,7 @@ def rebind(x: Tensor, new: Tensor) -> Tensor:
             x._parents, x._args, x._params, x._seq)
         old._prev = x._prev
     x._prev = old  # for ops that read x before this write (see engine._version_at)
+    engine.REBOUND = True
     new._parents = tuple(old if p is x else p for p in new._parents)
     x._parents, x._args, x._params, x._seq = new._parents, new._args, new._params, new._seq
     x.data, x._backend, x._rg, x._op = value, new._backend, new._rg, new._op
