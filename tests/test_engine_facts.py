@@ -13,7 +13,6 @@ from anygrad.autograd.op import passes
 from anygrad.testing import gradcheck
 
 
-
 @pytest.fixture(autouse=True)
 def _eager():
     """Eager mode's records, whatever mode the suite runs in (lazy mode records nodes)."""
