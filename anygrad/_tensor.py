@@ -94,9 +94,8 @@ class Tensor:
         if label is not None:
             self.label = label
         if requires_grad is None:
-            native = arr.dtype
-            self._rg = (native in backend.grad_dtypes if native in backend.dtypes_known
-                        else backend.dtype_of(native).kind in "fc")
+            native = arr.dtype  # (dtype_of: a dtype object the set does not hold, an int)
+            self._rg = native in backend.grad_dtypes or backend.dtype_of(native).kind in "fc"
         else:
             self._rg = False
             if requires_grad:

@@ -26,7 +26,7 @@ class Mode(NamedTuple):
 
     def changed(self, **changes: bool) -> Mode:
         """This mode with ``changes``, as the one shared instance of that mode."""
-        return canonical(Mode(**{**self._asdict(), **changes}))
+        return canonical(self._replace(**changes))
 
 
 def canonical(mode: Mode) -> Mode:
@@ -35,9 +35,8 @@ def canonical(mode: Mode) -> Mode:
 
 
 _CANONICAL = {m: m for m in (Mode(g, lz) for g in (True, False) for lz in (False, True))}
-EAGER = _EAGER = canonical(Mode())  #: record the graph, run now: the default
-_NO_GRAD = canonical(Mode(grad=False))
-MODE: contextvars.ContextVar[Mode] = contextvars.ContextVar("anygrad_mode", default=_EAGER)
+EAGER = canonical(Mode())  #: record the graph, run now: the default
+MODE: contextvars.ContextVar[Mode] = contextvars.ContextVar("anygrad_mode", default=EAGER)
 _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar(
     "anygrad_device", default=os.environ.get("ANYGRAD_DEVICE") or "cpu")
 

@@ -55,9 +55,8 @@ class Backend:
         """The sets of native dtypes the hot paths test (after ``_from_dtype`` changes)."""
         #: the library's complex dtypes (the engine asks whether a result is complex)
         self.complex_dtypes = frozenset(n for d, n in self._to_dtype.items() if d.kind == "c")
-        #: its float and complex dtypes (a new tensor of one tracks gradients), and all
+        #: its float and complex dtypes (a new tensor of one tracks gradients)
         self.grad_dtypes = frozenset(n for n, d in self._from_dtype.items() if d.kind in "fc")
-        self.dtypes_known = frozenset(self._from_dtype)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} on {self.device}>"
