@@ -45,6 +45,10 @@ class _ModeBlock(contextlib.ContextDecorator):
     """Sets mode fields inside a ``with`` block, or around a decorated function."""
 
     _changes: dict[str, bool] = {}
+    _next: dict[Mode, Mode] = {}  # each mode -> the block's (one look-up per ``with``)
+
+    def __init_subclass__(cls) -> None:
+        cls._next = {m: m.changed(**cls._changes) for m in _CANONICAL}
 
     def __new__(cls, func: Any = None) -> Any:
         if func is not None:  # used bare, as ``@no_grad``: decorate at once
@@ -58,7 +62,7 @@ class _ModeBlock(contextlib.ContextDecorator):
         return type(self)()  # a fresh block per call: safe across threads and recursion
 
     def __enter__(self) -> None:
-        self._tokens.append(MODE.set(MODE.get().changed(**self._changes)))
+        self._tokens.append(MODE.set(self._next[MODE.get()]))
 
     def __exit__(self, *exc: object) -> None:
         MODE.reset(self._tokens.pop())

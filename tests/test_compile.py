@@ -496,7 +496,45 @@ def test_the_digits_example_with_compile_reaches_the_same_accuracy(tmp_path):
     assert all(line.startswith("test accuracy: ") for line in last), last
     accuracy = [float(line.split()[-1]) for line in last]
     assert accuracy[0] > 0.5 and abs(accuracy[0] - accuracy[1]) < 0.01, last
-    # this model is not replayed yet (the max-pool's and the second convolution's input
-    # gradients write into a zeros array, which would compute the deferred graph): it says so
-    # once per batch shape (the last batch is smaller), and trains eagerly
-    assert compiled.stderr.count("CompileWarning") == 2, compiled.stderr
+    # the CNN replays: its max-pool's and convolutions' input gradients are nodes of the plan
+    assert "CompileWarning" not in compiled.stderr, compiled.stderr
+
+
+def test_a_cnn_step_replays_with_eager_modes_losses_and_gradients(recorded):
+    """Convolutions past the first layer, max-pooling and slicing send their gradients back
+    through writes into fresh zeros; those are ops of their own (``function.call``), so the
+    whole step is one plan: replayed, never run eagerly, the very numbers of eager mode."""
+    def make():
+        ag.random.seed(3)
+        net = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                            nn.Conv2d(3, 4, 3, padding=1, stride=2), nn.Flatten(),
+                            nn.Linear(16, 5))
+        return net, ag.optim.Adam(net.parameters(), lr=1e-2)
+
+    def stepper(net, opt):
+        def step(x, y):
+            opt.zero_grad()
+            out = net(x)
+            loss = nn.functional.cross_entropy(out[:, :5], y) + (out[1:3, None] ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    (net_e, opt_e), (net_c, opt_c) = make(), make()
+    eager, compiled = stepper(net_e, opt_e), ag.compile(stepper(net_c, opt_c))
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no CompileWarning: nothing falls back
+        for _ in range(4):
+            x = ag.tensor(rng.standard_normal((6, 1, 8, 8)).astype(np.float32))
+            y = ag.tensor(rng.integers(0, 5, 6))
+            recorded[0] = 0
+            a, b = eager(x, y), compiled(x, y)
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5)
+            for p, q in zip(net_e.parameters(), net_c.parameters(), strict=True):
+                np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-4,
+                                           atol=1e-6)
+                np.testing.assert_allclose(q.numpy(), p.numpy(), rtol=1e-5, atol=1e-6)
+    assert compiled.stats.traces == 1 and compiled.stats.replays == 3
+    assert compiled.stats.fallbacks == 0 and recorded[0] == 0  # (the last call: a replay)

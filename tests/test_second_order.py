@@ -236,3 +236,25 @@ def test_log_softmax_analytic(backend):
     (hh,) = grad(g[0, 2], x)  # -dp2/dx = -(p2 (delta_2j - pj))
     p = np.exp(h[0]) / np.exp(h[0]).sum()
     assert_allclose(hh, [-(p[2] * (np.eye(3)[2] - p))], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("case", ["slice", "new_axis", "gather", "windows", "conv", "max_pool",
+                                  "max_pool_overlapping"])
+def test_gradients_placed_in_zeros(backend, case):
+    """The gradients that rules build by writing into fresh zeros (slices, gathers, col2im,
+    max-pooling's) are ops of their own, differentiable again: their second derivatives
+    against central differences of the first."""
+    rng = np.random.default_rng(1)
+    x = backend.tensor(rng.standard_normal((2, 2, 5, 5)))
+    w = backend.tensor(rng.standard_normal((3, 2, 3, 3)))
+    fns = {
+        "slice": lambda t: (t[:, 1:, ::2] ** 3).sum(),
+        "new_axis": lambda t: (t[None, 0, ..., None, 1:3] ** 3).sum(),
+        "gather": lambda t: (ag.take(ag.reshape(t, (-1,)), backend.tensor([3, 3, 7, 0])) ** 3
+                             ).sum(),
+        "windows": lambda t: (F.avg_pool2d(t, 3, stride=2) ** 3).sum(),
+        "conv": lambda t: (F.conv2d(t, w, padding=1, stride=2) ** 2).sum(),
+        "max_pool": lambda t: (F.max_pool2d(t, 2) ** 3).sum(),
+        "max_pool_overlapping": lambda t: (F.max_pool2d(t, 3, stride=1) ** 3).sum(),
+    }
+    gradgradcheck(fns[case], [x], atol=1e-5, rtol=1e-4)

@@ -253,6 +253,17 @@ def apply_unary(op: Op, x: Any, params: dict[str, Any] = _EMPTY) -> Tensor:
     return unary_fn(op, params)(x)
 
 
+def call(xp: Any, op: Op, inputs: tuple, params: dict[str, Any] = _EMPTY) -> Any:
+    """What a derivative rule runs another op with: its forward on arrays (eager backward),
+    the op itself on tensors (lazy mode's deferred backward, ``create_graph``), so that a
+    gradient built by writes into a fresh array is one node of the graph, not writes into
+    a deferred or recorded tensor."""
+    for x in inputs:
+        if isinstance(x, Tensor):
+            return apply(op, inputs, params)
+    return op.forward(xp, *inputs, **params)
+
+
 def placed(op: Op, inputs: tuple) -> tuple[Any, tuple]:
     """The backend the tensors among ``inputs`` share (DeviceError if they do not), and the
     inputs, the first made a constant on the default device when none is a tensor."""

@@ -15,7 +15,7 @@ from typing import Any
 from .. import backends
 from .._tensor import Tensor, _new
 from ..autograd import engine
-from ..autograd.function import apply, apply_unary, ensure_tensor
+from ..autograd.function import apply, apply_unary, call, ensure_tensor
 from ..autograd.op import Op
 from ..autograd.views import view, write
 from ..backends.base import set_at
@@ -25,12 +25,30 @@ from .reductions import check_axis
 
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
     """The gradient of ``x[key]`` for keys that pick each element at most once (``x`` may be
-    a view's ``Meta``: shape, dtype and device are all this reads)."""
-    z = xp.zeros(x.shape, dtype=g.dtype, device=_device(x))
+    a view's ``Meta``: shape, dtype and device are all this reads): ``g`` placed in zeros."""
     if any(k is None for k in key):  # new axes: size 1 in g, not allowed in setitem
+        g = xp.squeeze(g, axis=_new_axes(key, g.ndim))
         key = tuple(k for k in key if k is not None)
-        g = xp.reshape(g, z[key].shape)
-    return set_at(z, key, g)
+    return call(xp, PLACE, (g,), {"shape": tuple(x.shape), "key": key})
+
+
+def _new_axes(key: tuple, ndim: int) -> tuple[int, ...]:
+    """The axes of ``x[key]`` (``ndim`` of them) that ``None`` entries of the basic ``key``
+    made."""
+    spanned = ndim - sum(k is None or isinstance(k, slice) for k in key)  # by ... or the end
+    made: list[bool] = []
+    for k in key:
+        if k is None or isinstance(k, slice):
+            made.append(k is None)
+        elif k is Ellipsis:
+            made += [False] * spanned
+            spanned = 0
+    return tuple(i for i, new in enumerate(made) if new)
+
+
+def _place(xp: Any, v: Any, *, shape: tuple, key: Any) -> Any:
+    """Zeros of ``shape`` with ``v`` at ``key`` (each element picked at most once)."""
+    return set_at(xp.zeros(shape, dtype=v.dtype, device=_device(v)), key, v)
 
 
 def _device(x: Any) -> Any:
@@ -46,10 +64,14 @@ def positions(xp: Any, x: Any) -> Any:
 
 def scatter_add(xp: Any, x: Any, pos: Any, g: Any) -> Any:
     """Zeros shaped like ``x`` plus ``g`` at flat positions ``pos``, repeats accumulating."""
-    z = xp.zeros((math.prod(x.shape),), dtype=g.dtype, device=_device(x))
+    return call(xp, SCATTER_ADD, (g, pos), {"shape": tuple(x.shape)})
+
+
+def _scatter_add(xp: Any, g: Any, pos: Any, *, shape: tuple) -> Any:
+    z = xp.zeros((math.prod(shape),), dtype=g.dtype, device=_device(g))
     g = xp.broadcast_to(g, pos.shape)
     flat = backends.index_add(z, xp.reshape(pos, (-1,)), xp.reshape(g, (-1,)))
-    return xp.reshape(flat, x.shape)
+    return xp.reshape(flat, shape)
 
 
 def gathered(forward: Any) -> Any:
@@ -58,6 +80,23 @@ def gathered(forward: Any) -> Any:
     def rule(xp: Any, g: Any, out: Any, x: Any, *rest: Any, **params: Any) -> Any:
         return scatter_add(xp, x, forward(xp, positions(xp, x), *rest, **params), g)
     return rule
+
+
+def placed_meta(op: Op, backend: Any, avals: list, params: dict) -> tuple:
+    """Lazy mode's shape rule of gradients placed in zeros: ``params["shape"]``, the values'
+    dtype."""
+    return params["shape"], avals[0].dtype
+
+
+# Gradients built by writes into fresh zeros, as ops of their own (``call``): one node each
+# in lazy mode's graphs and in recorded gradients. Each is linear in its values; its rule is
+# the adjoint, the gather it undoes.
+PLACE = Op("place", _place, (lambda xp, g, out, v, *, shape, key: g[key],),
+           abstract=placed_meta, same_shape=True, reads_out=False, complex_exact=True)
+SCATTER_ADD = Op("scatter_add", _scatter_add, (
+    lambda xp, g, out, v, pos, *, shape:
+    xp.reshape(xp.take(xp.reshape(g, (-1,)), xp.reshape(pos, (-1,))), pos.shape), None),
+    abstract=placed_meta, reads_out=False, complex_exact=True)
 
 
 def _index(xp: Any, x: Any, *, key: Any) -> Any:

@@ -15,10 +15,11 @@ import math
 import weakref
 from typing import Any
 
-from ..autograd.function import apply, apply_unary, ensure_tensor
+from ..autograd.function import apply, apply_unary, call, ensure_tensor
 from ..autograd.op import Op
 from ..backends.base import add_at, set_at
 from ..errors import ShapeError
+from .indexing import placed_meta
 from .reductions import check_axis
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -155,11 +156,12 @@ def _windows(xp: Any, x: Any, *, kernel: tuple, stride: tuple, dilation: tuple) 
     return xp.stack([x[k] for k in _window_keys(x.shape, kernel, stride, dilation)], axis=-3)
 
 
-def _fold(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
+def _fold(xp: Any, g: Any, *, shape: tuple, kernel: tuple, stride: tuple,
           dilation: tuple) -> Any:
-    """col2im, the gradient of :func:`_windows`: each offset's slice added back in place."""
-    z = xp.zeros_like(x, dtype=g.dtype)
-    for k, key in enumerate(_window_keys(x.shape, kernel, stride, dilation)):
+    """col2im, the gradient of :func:`_windows` for an input of ``shape``: each offset's
+    slice added back in place."""
+    z = xp.zeros(shape, dtype=g.dtype, device=getattr(g, "device", None))
+    for k, key in enumerate(_window_keys(shape, kernel, stride, dilation)):
         z = add_at(z, key, g[..., k, :, :])
     return z
 
@@ -173,7 +175,7 @@ def _max_pool(xp: Any, x: Any, *, kernel: tuple, stride: tuple, dilation: tuple)
     return out
 
 
-def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
+def _max_pool_grad(xp: Any, g: Any, x: Any, out: Any, *, kernel: tuple, stride: tuple,
                    dilation: tuple) -> Any:
     """Each window's gradient goes to its first maximal element (as PyTorch)."""
     z = xp.zeros_like(x, dtype=g.dtype)
@@ -188,6 +190,21 @@ def _max_pool_grad(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: 
         if i < last:
             g = g - taken  # given away: later ties get nothing
     return z
+
+
+def _max_pool_grad_adjoint(xp: Any, gg: Any, z: Any, g: Any, x: Any, out: Any, *,
+                           kernel: tuple, stride: tuple, dilation: tuple) -> Any:
+    """The rule of :func:`_max_pool_grad` for ``g`` (it is linear in ``g``): each window
+    reads ``gg`` at its first maximal element."""
+    keys = _window_keys(x.shape, kernel, stride, dilation)
+    left = total = None  # the windows whose maximum is still to come
+    for key in keys:
+        hit = xp.astype(x[key] == out, gg.dtype)
+        first = hit if left is None else hit * left
+        left = 1 - hit if left is None else left - first
+        part = first * gg[key]
+        total = part if total is None else total + part
+    return total
 
 
 def _conv_geometry(shape: tuple, kernel: tuple, stride: tuple, dilation: tuple,
@@ -224,16 +241,17 @@ def _lead(hw: tuple, pads: tuple) -> tuple:
     return (*(slice(b, b + m) for m, (b, _) in zip(hw, pads, strict=True)), ...)
 
 
-def _col2im(xp: Any, g: Any, out: Any, x: Any, *, kernel: tuple, stride: tuple,
+def _col2im(xp: Any, g: Any, *, shape: tuple, kernel: tuple, stride: tuple,
             dilation: tuple, pads: tuple) -> Any:
-    """The gradient of :func:`_im2col`: each kernel offset's columns added back in place."""
-    padded, keys, (oh, ow) = _conv_geometry(x.shape, kernel, stride, dilation, pads)
+    """The gradient of :func:`_im2col` for an input of ``shape``: each kernel offset's
+    columns added back in place."""
+    padded, keys, (oh, ow) = _conv_geometry(shape, kernel, stride, dilation, pads)
     g = xp.reshape(g, (oh, ow, padded[2], len(keys), padded[3]))
-    z = xp.zeros(padded, dtype=g.dtype, device=getattr(x, "device", None))
+    z = xp.zeros(padded, dtype=g.dtype, device=getattr(g, "device", None))
     for i, key in enumerate(keys):
         z = add_at(z, key, g[:, :, :, i, :])
-    if padded[:2] != tuple(x.shape[2:]):
-        z = z[_lead(x.shape[2:], pads)]
+    if padded[:2] != tuple(shape[2:]):
+        z = z[_lead(shape[2:], pads)]
     return xp.permute_dims(z, (2, 3, 0, 1))
 
 
@@ -348,11 +366,29 @@ SOFTMAX = _op("softmax", _softmax,
               lambda xp, g, out, x, *, axis: out * (g - xp.sum(g * out, axis=axis, keepdims=True)))
 PAD = _op("pad", _pad,
           lambda xp, g, out, x, *, pads, value: g[_unpadded(x.shape, pads)], abstract=_padded)
-WINDOWS = _op("windows", _windows, _fold, abstract=_windowed)
-IM2COL = Op("im2col", _im2col, (_col2im,), abstract=_columns, reads_out=False)
+# Their gradients are writes into fresh zeros: ops of their own (see ``function.call``),
+# each linear in ``g`` with the forward's gather as its rule.
+FOLD = _op("fold", _fold,
+           lambda xp, g, out, v, *, shape, kernel, stride, dilation:
+           call(xp, WINDOWS, (g,), {"kernel": kernel, "stride": stride, "dilation": dilation}),
+           abstract=placed_meta, reads_out=False)
+WINDOWS = _op("windows", _windows,
+              lambda xp, g, out, x, **p: call(xp, FOLD, (g,), {"shape": tuple(x.shape), **p}),
+              abstract=_windowed, reads_out=False)
+COL2IM = Op("col2im", _col2im, (
+    lambda xp, g, out, v, *, shape, **p: call(xp, IM2COL, (g,), p),),
+    abstract=placed_meta, reads_out=False)
+IM2COL = Op("im2col", _im2col, (
+    lambda xp, g, out, x, **p: call(xp, COL2IM, (g,), {"shape": tuple(x.shape), **p}),),
+    abstract=_columns, reads_out=False)
 PICK = Op("pick", _pick, (_pick_grad, None), abstract=_picked, reads_out=False)
 
-MAX_POOL = _op("max_pool", _max_pool, _max_pool_grad, abstract=_windowed)
+MAX_POOL_GRAD = Op("max_pool_grad", _max_pool_grad, (_max_pool_grad_adjoint, None, None),
+                   abstract=lambda op, backend, avals, params: (avals[1].shape, avals[0].dtype),
+                   reads_out=False)  # (zero almost everywhere in x and out: no rule)
+MAX_POOL = _op("max_pool", _max_pool,
+               lambda xp, g, out, x, **p: call(xp, MAX_POOL_GRAD, (g, x, out), p),
+               abstract=_windowed)
 EMBEDDING = _op("embedding",
                 lambda xp, w, idx, *, padding_idx:
                 xp.reshape(xp.take(w, xp.reshape(idx, (-1,)), axis=0), (*idx.shape, w.shape[1])),
