@@ -26,29 +26,16 @@ from .reductions import check_axis
 def _scatter(xp: Any, g: Any, out: Any, x: Any, *, key: Any) -> Any:
     """The gradient of ``x[key]`` for keys that pick each element at most once (``x`` may be
     a view's ``Meta``: shape, dtype and device are all this reads): ``g`` placed in zeros."""
-    if any(k is None for k in key):  # new axes: size 1 in g, not allowed in setitem
-        g = xp.squeeze(g, axis=_new_axes(key, g.ndim))
-        key = tuple(k for k in key if k is not None)
     return call(xp, PLACE, (g,), {"shape": tuple(x.shape), "key": key})
 
 
-def _new_axes(key: tuple, ndim: int) -> tuple[int, ...]:
-    """The axes of ``x[key]`` (``ndim`` of them) that ``None`` entries of the basic ``key``
-    made."""
-    spanned = ndim - sum(k is None or isinstance(k, slice) for k in key)  # by ... or the end
-    made: list[bool] = []
-    for k in key:
-        if k is None or isinstance(k, slice):
-            made.append(k is None)
-        elif k is Ellipsis:
-            made += [False] * spanned
-            spanned = 0
-    return tuple(i for i, new in enumerate(made) if new)
-
-
 def _place(xp: Any, v: Any, *, shape: tuple, key: Any) -> Any:
-    """Zeros of ``shape`` with ``v`` at ``key`` (each element picked at most once)."""
-    return set_at(xp.zeros(shape, dtype=v.dtype, device=_device(v)), key, v)
+    """Zeros of ``shape`` with ``v`` at ``key`` (a basic key: each element picked once)."""
+    z = xp.zeros(shape, dtype=v.dtype, device=_device(v))
+    if any(k is None for k in key):  # new axes: size 1 in v, not allowed in setitem
+        key = tuple(k for k in key if k is not None)
+        v = xp.reshape(v, z[key].shape)
+    return set_at(z, key, v)
 
 
 def _device(x: Any) -> Any:
